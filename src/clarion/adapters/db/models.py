@@ -1,0 +1,165 @@
+"""The seed's data model as SQLAlchemy 2 tables.
+
+Enums are stored as strings guarded by CHECK constraints, so the same migration
+files run on SQLite and PostgreSQL and adding a value is one constraint change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, MetaData, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from clarion.adapters.db.types import JSONDocument, UTCDateTime, utcnow
+from clarion.domain.enums import (
+    Channel,
+    EventType,
+    NotificationStatus,
+    NotificationType,
+    Priority,
+    Role,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def str_enum(enum: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}  # noqa: RUF012
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.USER)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    type: Mapped[NotificationType] = mapped_column(str_enum(NotificationType, "type"))
+    priority: Mapped[Priority] = mapped_column(
+        str_enum(Priority, "priority"), default=Priority.MEDIUM
+    )
+    status: Mapped[NotificationStatus] = mapped_column(
+        str_enum(NotificationStatus, "status"), default=NotificationStatus.PENDING
+    )
+    payload: Mapped[dict[str, Any]]
+    scheduled_for: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_notifications_user_id", "user_id"),
+        Index("ix_notifications_status", "status"),
+        Index("ix_notifications_created_at", text("created_at DESC")),
+        Index("ix_notifications_user_id_status", "user_id", "status"),
+        Index(
+            "ix_notifications_scheduled",
+            "status",
+            "scheduled_for",
+            postgresql_where=text("status = 'SCHEDULED'"),
+            sqlite_where=text("status = 'SCHEDULED'"),
+        ),
+        Index(
+            "ix_notifications_failed",
+            "status",
+            text("created_at DESC"),
+            postgresql_where=text("status = 'FAILED'"),
+            sqlite_where=text("status = 'FAILED'"),
+        ),
+    )
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    notification_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[EventType] = mapped_column(str_enum(EventType, "type"))
+    status: Mapped[NotificationStatus] = mapped_column(str_enum(NotificationStatus, "status"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONDocument)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_events_notification_id", "notification_id"),
+        Index("ix_events_user_id", "user_id"),
+        Index("ix_events_timestamp", text("timestamp DESC")),
+        Index("ix_events_user_id_type", "user_id", "type"),
+    )
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_logs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # The trail outlives the actor: deleting a user keeps their audit rows.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str | None] = mapped_column(String(50))
+    entity_id: Mapped[str | None] = mapped_column(String(100))
+    changes: Mapped[dict[str, Any] | None]
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_audit_logs_user_id", "user_id"),
+        Index("ix_audit_logs_action", "action"),
+        Index("ix_audit_logs_timestamp", text("timestamp DESC")),
+        Index("ix_audit_logs_entity_type_entity_id", "entity_type", "entity_id"),
+    )
+
+
+class Template(Base):
+    __tablename__ = "templates"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    variables: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_templates_channel", "channel"),)

@@ -1,0 +1,54 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from clarion import __version__
+from clarion.api import health
+from clarion.api.docs import install_docs
+from clarion.api.errors import install_error_handlers
+from clarion.bootstrap import Container, build_container
+from clarion.config import Settings, load_settings
+from clarion.observability.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    """Build the app. With no arguments (as `uvicorn --factory` calls it) settings
+    come from the environment; tests pass their own settings or container."""
+    if container is not None:
+        settings = container.settings
+    elif settings is None:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+    resolved_settings = settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        app.state.container = container or build_container(resolved_settings)
+        log.info("api.started", version=__version__, database=app.state.container.engine.dialect.name)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.container.close()
+
+    app = FastAPI(
+        title="Clarion",
+        version=__version__,
+        summary="Notifications by email, SMS, push and in-app, with retries and scheduling.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=resolved_settings.max_body_bytes,
+    )
+    install_error_handlers(app)
+    install_docs(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,115 @@
+"""One error shape for every failure: `{"status", "code", "message", "details"}`.
+
+Handlers never echo the rejected input (it may hold a password) and never show
+an exception's text or traceback; a 500 is logged with its type and location only.
+"""
+
+from __future__ import annotations
+
+import traceback
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from clarion.domain.errors import ClarionError
+from clarion.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_body(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"status": status, "code": code, "message": message, "details": details or []}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(status, code, message, details), status, headers=headers)
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        location, *path = error["loc"]
+        details.append(
+            {
+                "location": str(location),
+                "field": ".".join(str(part) for part in path),
+                "message": error["msg"],
+                "type": error["type"],
+            }
+        )
+    return details
+
+
+async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    if any(error["type"] == "json_invalid" for error in exc.errors()):
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
+    return error_response(
+        422, "validation_error", "The request has invalid fields.", field_errors(exc)
+    )
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
+        message = f"No route matches {request.method} {request.url.path}."
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}."
+    elif isinstance(exc.detail, str):
+        message = exc.detail
+    else:
+        message = HTTPStatus(status).phrase
+    code = CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
+    return error_response(status, code, message, headers=dict(exc.headers or {}))
+
+
+async def on_clarion_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClarionError)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    log.error(
+        "api.request.crashed",
+        method=request.method,
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        where=f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else None,
+    )
+    return error_response(500, "internal_error", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(ClarionError, on_clarion_error)
+    app.add_exception_handler(Exception, on_unexpected_error)

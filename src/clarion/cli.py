@@ -1,0 +1,149 @@
+"""`clarion ...`: the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from clarion import __version__
+from clarion.adapters.db import migrate as migrations
+from clarion.config import ConfigError, Settings, load_settings, unknown_variables
+from clarion.observability.logging import configure_logging
+
+app = typer.Typer(
+    help="Clarion: a self-hostable notification service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+HostOption = Annotated[str | None, typer.Option(help="Address to listen on (CLARION_HOST).")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on (CLARION_PORT).")]
+
+
+def settings_or_exit() -> Settings:
+    for name in unknown_variables():
+        typer.secho(f"warning: {name} is not a Clarion setting; ignored", err=True, fg="yellow")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        typer.secho(f"clarion: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def ensure_sqlite_directory(settings: Settings) -> None:
+    path = settings.database_url.split("///", 1)[-1]
+    if settings.is_sqlite and path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def describe(settings: Settings) -> str:
+    database = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    queue = "Kafka" if settings.kafka_bootstrap_servers else "embedded queue"
+    cache = "Redis" if settings.redis_url else "in-process cache"
+    return f"{database}, {queue}, {cache}"
+
+
+@app.command()
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Run everything in one process: API, worker and scheduler (the embedded default)."""
+    settings = settings_or_exit()
+    ensure_sqlite_directory(settings)
+    migrations.upgrade(settings.database_url)
+    from clarion.api.app import create_app
+
+    bind_host, bind_port = host or settings.host, port or settings.port
+    typer.echo(
+        f"Clarion {__version__} on {describe(settings)}\n"
+        f"  API docs:  http://{bind_host}:{bind_port}/docs\n"
+        f"  Readiness: http://{bind_host}:{bind_port}/health/readiness"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=bind_host,
+        port=bind_port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def api(
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (CLARION_API_WORKERS).")] = None,
+) -> None:
+    """Run only the HTTP API (scaled-out mode). The schema must already be migrated."""
+    settings = settings_or_exit()
+    current, head = migrations.current_revision(settings.database_url), migrations.head_revision()
+    if current != head:
+        typer.secho(
+            f"clarion: the database is at revision {current or 'none'}, this version needs "
+            f"{head}; run `clarion migrate` first.",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(2)
+    uvicorn.run(
+        "clarion.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.api_workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+    )
+
+
+def not_yet(command: str, what: str) -> None:
+    typer.echo(
+        f"clarion {command}: {what} This version has no notification pipeline yet, so there is "
+        "nothing for it to do; it exits without starting.",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def worker() -> None:
+    """Consume the queue and deliver notifications (scaled-out mode)."""
+    settings_or_exit()
+    not_yet("worker", "Consumes queued notifications and delivers them through providers.")
+
+
+@app.command()
+def scheduler() -> None:
+    """Promote due scheduled notifications and re-publish unconfirmed ones (scaled-out mode)."""
+    settings_or_exit()
+    not_yet("scheduler", "Promotes scheduled notifications when due and runs the outbox sweeper.")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    settings = settings_or_exit()
+    ensure_sqlite_directory(settings)
+    before = migrations.current_revision(settings.database_url)
+    migrations.upgrade(settings.database_url)
+    after = migrations.current_revision(settings.database_url)
+    typer.echo(f"database migrated: {before or 'empty'} -> {after}")
+
+
+@app.command()
+def version() -> None:
+    """Print Clarion's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

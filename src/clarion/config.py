@@ -1,0 +1,135 @@
+"""Settings: one object, read from `CLARION_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CLARION_"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    """Everything Clarion reads from its environment.
+
+    Unset Kafka and Redis mean the embedded queue and the in-process cache; the
+    default database is an SQLite file in the working directory.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./clarion.db",
+        description="SQLAlchemy URL: an SQLite file (embedded) or PostgreSQL (scaled out).",
+    )
+    database_pool_size: int = Field(
+        default=20, ge=1, le=500, description="Connections per process (PostgreSQL)."
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka brokers, comma separated. Unset: the embedded queue."
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL. Unset: in-process cache, limits and fan-out."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="Server processes for `clarion api`."
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: LogFormat = Field(default=LogFormat.JSON, description="`json` or `console`.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted; larger gets 413."
+    )
+    health_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=30, description="Time each readiness check may take."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("redis_url", "kafka_bootstrap_servers")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return upper
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_embedded_queue(self) -> bool:
+        return self.kafka_bootstrap_servers is None
+
+
+def normalise_database_url(value: str) -> str:
+    """Accept the URLs operators write and name the async driver Clarion uses."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as sqlite:///./clarion.db or postgresql://host/db")
+    driver_for = {
+        "sqlite": "sqlite+aiosqlite",
+        "sqlite+aiosqlite": "sqlite+aiosqlite",
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+asyncpg": "postgresql+asyncpg",
+    }
+    if scheme not in driver_for:
+        raise ValueError("only sqlite:// and postgresql:// databases are supported")
+    return f"{driver_for[scheme]}://{rest}"
+
+
+class ConfigError(Exception):
+    """A setting has a value Clarion cannot use; the message names the variable."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning validation failures into one readable message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """`CLARION_*` variables that match no setting: usually a typo worth a warning."""
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    env = os.environ if environ is None else environ
+    return sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)

@@ -1,0 +1,1 @@
+"""Entities, statuses and rules. No I/O lives here."""

@@ -1,0 +1,50 @@
+"""The enumerations of the data model, shared by the API, services and storage."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    USER = "USER"
+    ADMIN = "ADMIN"
+
+
+class Channel(StrEnum):
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    PUSH = "PUSH"
+    IN_APP = "IN_APP"
+
+
+class NotificationType(StrEnum):
+    TRANSACTIONAL = "TRANSACTIONAL"
+    MARKETING = "MARKETING"
+    ALERT = "ALERT"
+    REMINDER = "REMINDER"
+
+
+class Priority(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    SCHEDULED = "SCHEDULED"
+    PROCESSING = "PROCESSING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class EventType(StrEnum):
+    CREATED = "CREATED"
+    SCHEDULED = "SCHEDULED"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    OPENED = "OPENED"
+    CLICKED = "CLICKED"
+    FAILED = "FAILED"
+    RETRIED = "RETRIED"
+    CANCELLED = "CANCELLED"
