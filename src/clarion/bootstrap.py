@@ -46,9 +46,7 @@ def build_container(settings: Settings) -> Container:
             "adapter yet; unset it to use the embedded queue."
         )
     engine = create_engine(settings)
-    cache: Cache = (
-        RedisCache.from_url(settings.redis_url) if settings.redis_url else MemoryCache()
-    )
+    cache: Cache = RedisCache.from_url(settings.redis_url) if settings.redis_url else MemoryCache()
     return Container(
         settings=settings,
         engine=engine,

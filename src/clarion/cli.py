@@ -77,7 +77,9 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
 def api(
     host: HostOption = None,
     port: PortOption = None,
-    workers: Annotated[int | None, typer.Option(help="Server processes (CLARION_API_WORKERS).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes (CLARION_API_WORKERS).")
+    ] = None,
 ) -> None:
     """Run only the HTTP API (scaled-out mode). The schema must already be migrated."""
     settings = settings_or_exit()

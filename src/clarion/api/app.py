@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         app.state.container = container or build_container(resolved_settings)
-        log.info("api.started", version=__version__, database=app.state.container.engine.dialect.name)
+        dialect = app.state.container.engine.dialect.name
+        log.info("api.started", version=__version__, database=dialect)
         try:
             yield
         finally:

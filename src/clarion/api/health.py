@@ -19,10 +19,10 @@ router = APIRouter(prefix="/health", tags=["health"])
 log = get_logger(__name__)
 
 
-async def check(component: Component, timeout: float) -> dict[str, Any]:
+async def check(component: Component, limit_seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(component.ping(), timeout)
+        await asyncio.wait_for(component.ping(), limit_seconds)
     except TimeoutError:
         error = "timed out"
     except Exception as exc:  # a down component is a report, not a crash

@@ -11,7 +11,9 @@ class MemoryCache:
     name = "cache"
     kind = "memory"
 
-    def __init__(self, *, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._entries: dict[str, tuple[float, bytes]] = {}
         self._tags: defaultdict[str, set[str]] = defaultdict(set)
         self._max_entries = max_entries

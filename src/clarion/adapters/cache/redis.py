@@ -21,8 +21,9 @@ class RedisCache:
         await self._redis.ping()
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self._redis.get(self._prefix + key)
-        return value
+        value = await self._redis.get(self._prefix + key)
+        # the client is built without decode_responses, so str never comes back
+        return value.encode() if isinstance(value, str) else value
 
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()

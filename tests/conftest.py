@@ -1,0 +1,121 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clarion.api.app import create_app
+from clarion.bootstrap import Container, build_container
+from clarion.config import Settings
+from tests.support.databases import PostgresDatabase, SqliteTemplate, postgres_reachable
+
+BACKENDS = ("sqlite", "postgresql")
+_backend_of: dict[str, str] = {}
+_outcomes: Counter[tuple[str, str]] = Counter()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests build their own settings; a developer's shell or .env must not leak in.
+    for name in [name for name in os.environ if name.startswith("CLARION_")]:
+        del os.environ[name]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    reason = postgres_reachable()
+    if reason is not None:
+        pytest.exit(
+            "PostgreSQL is needed for the database tests and did not answer at "
+            f"TEST_POSTGRES_URL (default 127.0.0.1:5432): {reason}",
+            returncode=3,
+        )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "backend" in callspec.params:
+            _backend_of[item.nodeid] = callspec.params["backend"]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    backend = _backend_of.get(report.nodeid)
+    if backend and (report.when == "call" or report.outcome != "passed"):
+        _outcomes[(backend, report.outcome)] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _backend_of:
+        return
+    terminalreporter.section("database backends")
+    for backend in BACKENDS:
+        counts = ", ".join(
+            f"{_outcomes[(backend, outcome)]} {outcome}"
+            for outcome in ("passed", "failed", "skipped")
+        )
+        terminalreporter.write_line(f"{backend:>10}: {counts}")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    database = PostgresDatabase()
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: str,
+    sqlite_template: SqliteTemplate,
+    postgres_database: PostgresDatabase,
+    tmp_path: Path,
+) -> AsyncIterator[str]:
+    """An empty, migrated database of the parametrised backend."""
+    if backend == "sqlite":
+        yield sqlite_template.fresh_copy(tmp_path)
+    else:
+        await postgres_database.truncate()
+        yield postgres_database.url
+
+
+def make_settings(**overrides: object) -> Settings:
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    built = build_container(settings)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container=container)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
+    ):
+        yield http
