@@ -94,8 +94,14 @@ async def database_url(
         yield postgres_database.url
 
 
+TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
 def make_settings(**overrides: object) -> Settings:
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    """Settings for a test: no .env, a fixed signing key, rate limits off unless asked."""
+    values: dict[str, object] = {"jwt_secret": TEST_JWT_SECRET, "rate_limit_enabled": False}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,8 +12,12 @@ import uvicorn
 
 from clarion import __version__
 from clarion.adapters.db import migrate as migrations
+from clarion.bootstrap import Container, build_container
 from clarion.config import ConfigError, Settings, load_settings, unknown_variables
+from clarion.domain.enums import Role
+from clarion.domain.errors import ClarionError
 from clarion.observability.logging import configure_logging
+from clarion.services.admins import FirstAdmin, ensure_first_admin
 
 app = typer.Typer(
     help="Clarion: a self-hostable notification service.",
@@ -42,6 +47,49 @@ def ensure_sqlite_directory(settings: Settings) -> None:
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def container_or_exit(settings: Settings) -> Container:
+    try:
+        return build_container(settings)
+    except ConfigError as exc:
+        typer.secho(f"clarion: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+
+
+async def first_admin(settings: Settings) -> FirstAdmin | None:
+    container = container_or_exit(settings)
+    uow = container.unit_of_work()
+    try:
+        created = await ensure_first_admin(
+            uow,
+            container.auth,
+            email=settings.admin_email,
+            password=(
+                settings.admin_password.get_secret_value() if settings.admin_password else None
+            ),
+        )
+        await uow.commit()
+        return created
+    finally:
+        await uow.close()
+        await container.close()
+
+
+def announce_admin(created: FirstAdmin | None) -> None:
+    if created is None:
+        return
+    if created.generated_password is None:
+        typer.echo(f"  Admin:     created {created.email} with CLARION_ADMIN_PASSWORD")
+        return
+    # shown once, on the console only: never written to the structured logs
+    typer.echo(
+        "\n  An administrator was created. Sign in with:\n"
+        f"    email:    {created.email}\n"
+        f"    password: {created.generated_password}\n"
+        "  POST /auth/login with these, then change the password (PATCH /users/{id}).\n"
+        "  This password is not shown again.\n"
+    )
+
+
 def describe(settings: Settings) -> str:
     database = "SQLite" if settings.is_sqlite else "PostgreSQL"
     queue = "Kafka" if settings.kafka_bootstrap_servers else "embedded queue"
@@ -55,6 +103,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     settings = settings_or_exit()
     ensure_sqlite_directory(settings)
     migrations.upgrade(settings.database_url)
+    created = asyncio.run(first_admin(settings))
     from clarion.api.app import create_app
 
     bind_host, bind_port = host or settings.host, port or settings.port
@@ -63,6 +112,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
         f"  API docs:  http://{bind_host}:{bind_port}/docs\n"
         f"  Readiness: http://{bind_host}:{bind_port}/health/readiness"
     )
+    announce_admin(created)
     uvicorn.run(
         create_app(settings),
         host=bind_host,
@@ -70,6 +120,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
@@ -101,6 +152,7 @@ def api(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
@@ -136,6 +188,51 @@ def migrate() -> None:
     migrations.upgrade(settings.database_url)
     after = migrations.current_revision(settings.database_url)
     typer.echo(f"database migrated: {before or 'empty'} -> {after}")
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str | None, typer.Option(help="Defaults to CLARION_ADMIN_EMAIL.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Defaults to CLARION_ADMIN_PASSWORD; prompted for when neither is set."),
+    ] = None,
+) -> None:
+    """Create an administrator account (the database must be migrated)."""
+    settings = settings_or_exit()
+    email = email or settings.admin_email
+    if not email:
+        typer.secho("clarion: give --email or set CLARION_ADMIN_EMAIL", err=True, fg="red")
+        raise typer.Exit(2)
+    secret = password or (
+        settings.admin_password.get_secret_value() if settings.admin_password else None
+    )
+    if secret is None:
+        if not sys.stdin.isatty():
+            typer.secho(
+                "clarion: give --password or set CLARION_ADMIN_PASSWORD", err=True, fg="red"
+            )
+            raise typer.Exit(2)
+        secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        asyncio.run(register_admin(settings, email, secret))
+    except ClarionError as exc:
+        typer.secho(f"clarion: {exc.message}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    typer.echo(f"administrator {email.strip().lower()} created")
+
+
+async def register_admin(settings: Settings, email: str, password: str) -> None:
+    container = container_or_exit(settings)
+    uow = container.unit_of_work()
+    try:
+        await container.auth.register(
+            uow, email=email, password=password, name="Administrator", role=Role.ADMIN
+        )
+        await uow.commit()
+    finally:
+        await uow.close()
+        await container.close()
 
 
 @app.command()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CLARION_"
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+KEY_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"})
 
 
 class LogFormat(StrEnum):
@@ -58,6 +61,45 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(
         default=2.0, gt=0, le=30, description="Time each readiness check may take."
     )
+    data_dir: Path = Field(
+        default=Path(".clarion"), description="Where the embedded mode keeps generated secrets."
+    )
+
+    jwt_algorithm: str = Field(default="HS256", description="The one algorithm tokens may use.")
+    jwt_secret: SecretStr | None = Field(default=None, description="HMAC key for HS256/384/512.")
+    jwt_private_key_file: Path | None = Field(
+        default=None, description="PEM private key for RS256/ES256/EdDSA signing."
+    )
+    jwt_public_key_file: Path | None = Field(
+        default=None, description="PEM public key for RS256/ES256/EdDSA verification."
+    )
+    jwt_issuer: str = Field(default="clarion", description="`iss` of issued tokens.")
+    jwt_audience: str = Field(default="clarion-api", description="`aud` of issued tokens.")
+    access_token_ttl_seconds: int = Field(default=900, ge=30, description="Access token life.")
+    refresh_token_ttl_seconds: int = Field(
+        default=30 * 24 * 3600, ge=60, description="Refresh token life."
+    )
+    password_min_length: int = Field(default=10, ge=8, le=128, description="Shortest password.")
+    admin_email: str | None = Field(default=None, description="First admin's email.")
+    admin_password: SecretStr | None = Field(default=None, description="First admin's password.")
+
+    rate_limit_enabled: bool = Field(default=True, description="Off behind your own gateway.")
+    rate_limit_user: str = Field(
+        default="3/second;20/10 seconds;100/minute", description="Tiers for a user token."
+    )
+    rate_limit_admin: str = Field(
+        default="30/second;200/10 seconds;1000/minute", description="Tiers for an admin token."
+    )
+    rate_limit_api_key: str = Field(
+        default="1000/second;50000/minute", description="Default tiers for an API key."
+    )
+    rate_limit_auth: str = Field(
+        default="10/minute;50/hour", description="Per-IP tiers for login, register, refresh."
+    )
+    cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS.")
+    trusted_proxies: str = Field(
+        default="127.0.0.1", description="Proxies whose X-Forwarded-* headers are believed."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +120,25 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _check_algorithm(cls, value: str) -> str:
+        if value not in HMAC_ALGORITHMS | KEY_ALGORITHMS:
+            allowed = ", ".join(sorted(HMAC_ALGORITHMS | KEY_ALGORITHMS))
+            raise ValueError(f"must be one of {allowed}")
+        return value
+
+    @field_validator("rate_limit_user", "rate_limit_admin", "rate_limit_api_key", "rate_limit_auth")
+    @classmethod
+    def _check_rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be limits like '3/second;100/minute'") from None
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -93,6 +154,15 @@ class Settings(BaseSettings):
     @property
     def is_embedded_queue(self) -> bool:
         return self.kafka_bootstrap_servers is None
+
+    @property
+    def is_scaled_out(self) -> bool:
+        """Any shared engine configured: secrets can no longer be generated per machine."""
+        return not self.is_sqlite or bool(self.kafka_bootstrap_servers or self.redis_url)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 def normalise_database_url(value: str) -> str:

@@ -11,6 +11,8 @@ from clarion import __version__
 from clarion.api import health
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
+from clarion.api.routers import admin, auth, users
+from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
 from clarion.observability.logging import configure_logging, get_logger
@@ -50,6 +52,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         max_body_size=resolved_settings.max_body_bytes,
     )
     install_error_handlers(app)
+    install_security(app, resolved_settings)
     install_docs(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(admin.router)
     return app

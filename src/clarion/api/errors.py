@@ -93,7 +93,7 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_clarion_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ClarionError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -10,11 +10,21 @@ class ClarionError(Exception):
 
     status = 400
     code = "bad_request"
+    # True when the use case's writes must be committed even though it failed,
+    # e.g. revoking a token family after a refresh token was replayed.
+    keeps_changes = False
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.headers = headers or {}
 
 
 class NotFound(ClarionError):
@@ -40,3 +50,8 @@ class Forbidden(ClarionError):
 class InvalidInput(ClarionError):
     status = 422
     code = "validation_error"
+
+
+class RateLimited(ClarionError):
+    status = 429
+    code = "rate_limited"

@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from clarion.domain.time import utcnow as utcnow
+
 # JSON on SQLite, JSONB on PostgreSQL (indexable, compact).
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -40,7 +42,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -1,0 +1,72 @@
+"""Rate limiting on the `limits` library: moving windows in memory or in Redis."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from clarion.domain.ratelimit import RateDecision, TierState
+
+
+@lru_cache(maxsize=256)
+def parse_tiers(tiers: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(tiers))
+
+
+def tier_name(item: RateLimitItem) -> str:
+    return f"{item.amount}-per-{item.get_expiry()}s"
+
+
+class LimitsRateLimiter:
+    name = "rate_limiter"
+
+    def __init__(self, storage: Storage, kind: str) -> None:
+        self._storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self.kind = kind
+
+    @classmethod
+    def in_memory(cls) -> LimitsRateLimiter:
+        return cls(MemoryStorage(), "memory")
+
+    @classmethod
+    def on_redis(cls, url: str) -> LimitsRateLimiter:
+        storage_url = "async+" + url if not url.startswith("async+") else url
+        storage = RedisStorage(
+            storage_url, implementation="redispy", key_prefix="clarion-rl", wrap_exceptions=True
+        )
+        return cls(storage, "redis")
+
+    async def ping(self) -> None:
+        if not await self._storage.check():
+            raise ConnectionError("rate limit storage did not answer")
+
+    async def hit(self, key: str, tiers: str) -> RateDecision:
+        items = parse_tiers(tiers)
+        allowed = True
+        for item in items:
+            # stop at the first refusal so a refused request spends no budget further on
+            if not await self._limiter.hit(item, key):
+                allowed = False
+                break
+        states = []
+        now = time.time()
+        for item in items:
+            stats = await self._limiter.get_window_stats(item, key)
+            states.append(
+                TierState(
+                    name=tier_name(item),
+                    limit=item.amount,
+                    window_seconds=item.get_expiry(),
+                    remaining=stats.remaining,
+                    reset_seconds=max(0.0, stats.reset_time - now),
+                )
+            )
+        return RateDecision(allowed=allowed, tiers=tuple(states))
+
+    async def close(self) -> None:
+        return None

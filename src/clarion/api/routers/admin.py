@@ -1,0 +1,67 @@
+"""`/admin`: role changes and API keys. Every action here is audited."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from clarion.api.deps import ContextDep, PrincipalDep, UowDep
+from clarion.api.routers.users import list_users
+from clarion.api.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    RoleChange,
+    UserOut,
+    UserPage,
+)
+from clarion.services import api_keys, users
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/users", response_model=UserPage, summary="List users (same as GET /users)")
+async def admin_list_users(
+    principal: PrincipalDep,
+    uow: UowDep,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> UserPage:
+    return await list_users(principal, uow, search, offset, limit)
+
+
+@router.post("/users/{user_id}/role", response_model=UserOut)
+async def change_role(
+    user_id: uuid.UUID, body: RoleChange, principal: PrincipalDep, uow: UowDep, context: ContextDep
+) -> UserOut:
+    return UserOut.of(await users.change_role(uow, principal, user_id, body.role, context))
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(
+    body: ApiKeyCreate, principal: PrincipalDep, uow: UowDep, context: ContextDep
+) -> ApiKeyCreated:
+    key, secret = await api_keys.create_api_key(
+        uow,
+        principal,
+        name=body.name,
+        scopes=frozenset(body.scopes),
+        rate_limit=body.rate_limit,
+        context=context,
+    )
+    return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=secret)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+async def list_api_keys(principal: PrincipalDep, uow: UowDep) -> list[ApiKeyOut]:
+    return [ApiKeyOut.of(key) for key in await api_keys.list_api_keys(uow, principal)]
+
+
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
+async def revoke_api_key(
+    key_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, context: ContextDep
+) -> ApiKeyOut:
+    return ApiKeyOut.of(await api_keys.revoke_api_key(uow, principal, key_id, context))

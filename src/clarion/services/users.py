@@ -1,0 +1,125 @@
+"""Account management: read, update, delete, and role changes by admins."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from clarion.domain.enums import Role
+from clarion.domain.errors import Conflict, Forbidden, NotFound
+from clarion.domain.identity import AuditEntry, Principal, RequestContext, UserAccount
+from clarion.domain.time import utcnow
+from clarion.ports import UnitOfWork
+from clarion.services.auth import AuthService, normalise_email
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("This needs an administrator.")
+
+
+def audit_entry(
+    principal: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    context: RequestContext,
+    **changes: object,
+) -> AuditEntry:
+    actor = {"actorKind": principal.kind, "actorId": str(principal.id)}
+    return AuditEntry(
+        action=action,
+        actor_id=principal.user_id,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        changes={**actor, **changes},
+        context=context,
+    )
+
+
+async def visible_user(uow: UnitOfWork, principal: Principal, user_id: uuid.UUID) -> UserAccount:
+    """The account, if the principal may see it; others' accounts look absent."""
+    if not principal.is_admin and principal.user_id != user_id:
+        raise NotFound("No such user.")
+    user = await uow.users.get(user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def list_users(
+    uow: UnitOfWork, principal: Principal, *, search: str | None, offset: int, limit: int
+) -> tuple[Sequence[UserAccount], int]:
+    require_admin(principal)
+    return await uow.users.page(search=search, offset=offset, limit=limit)
+
+
+async def update_user(
+    uow: UnitOfWork,
+    auth: AuthService,
+    principal: Principal,
+    user_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+) -> UserAccount:
+    user = await visible_user(uow, principal, user_id)
+    changed = replace(user, updated_at=utcnow())
+    if name is not None:
+        changed.name = name.strip()
+    if email is not None and normalise_email(email) != user.email:
+        if await uow.users.get_by_email(normalise_email(email)) is not None:
+            raise Conflict("An account with this email already exists.")
+        changed.email = normalise_email(email)
+    if password is not None:
+        auth.check_password_rules(password)
+        changed.password_hash = await auth.passwords.hash(password)
+        # a new password signs out every session that used the old one
+        await uow.refresh_tokens.revoke_user(user.id, utcnow())
+    await uow.users.save(changed)
+    return changed
+
+
+async def delete_user(
+    uow: UnitOfWork, principal: Principal, user_id: uuid.UUID, context: RequestContext
+) -> None:
+    user = await visible_user(uow, principal, user_id)
+    if user.role is Role.ADMIN and await _is_last_admin(uow, user):
+        raise Conflict("The last administrator cannot be deleted.")
+    await uow.audit.record(
+        audit_entry(
+            principal, "user.delete", "user", user.id, context, before={"email": user.email}
+        )
+    )
+    await uow.users.delete(user.id)
+
+
+async def change_role(
+    uow: UnitOfWork, principal: Principal, user_id: uuid.UUID, role: Role, context: RequestContext
+) -> UserAccount:
+    require_admin(principal)
+    user = await uow.users.get(user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if user.role is Role.ADMIN and role is not Role.ADMIN and await _is_last_admin(uow, user):
+        raise Conflict("The last administrator cannot lose the role.")
+    changed = replace(user, role=role, updated_at=utcnow())
+    await uow.users.save(changed)
+    await uow.audit.record(
+        audit_entry(
+            principal,
+            "user.role.change",
+            "user",
+            user.id,
+            context,
+            before={"role": user.role.value},
+            after={"role": role.value},
+        )
+    )
+    return changed
+
+
+async def _is_last_admin(uow: UnitOfWork, user: UserAccount) -> bool:
+    return user.role is Role.ADMIN and await uow.users.count_admins() <= 1
