@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from clarion import __version__
 from clarion.api import health
+from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
 from clarion.api.routers import admin, auth, users
@@ -49,10 +50,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        max_body_size=resolved_settings.max_body_bytes,
     )
     install_error_handlers(app)
     install_security(app, resolved_settings)
+    app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
     install_docs(app)
     app.include_router(health.router)
     app.include_router(auth.router)

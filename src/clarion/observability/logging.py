@@ -9,6 +9,8 @@ import structlog
 
 from clarion.config import LogFormat
 
+QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool", "httpcore")
+
 
 def configure_logging(level: str, fmt: LogFormat) -> None:
     renderer: structlog.typing.Processor = (
@@ -28,6 +30,10 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+    # Drivers log statements with their parameters at DEBUG: password hashes and
+    # tokens would reach the logs. They stay at WARNING whatever our level is.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

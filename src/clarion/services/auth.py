@@ -11,10 +11,12 @@ from clarion.domain.enums import Role
 from clarion.domain.errors import Conflict, InvalidInput, Unauthorized
 from clarion.domain.identity import Principal, RefreshToken, UserAccount
 from clarion.domain.time import utcnow
+from clarion.observability.logging import get_logger
 from clarion.ports import UnitOfWork
 from clarion.services.passwords import Passwords
 from clarion.services.tokens import TokenService
 
+log = get_logger(__name__)
 API_KEY_PREFIX = "clk_"
 LOGIN_FAILED = "The email or password is incorrect."
 
@@ -78,6 +80,7 @@ class AuthService:
             updated_at=now,
         )
         await uow.users.add(user)
+        log.info("auth.user.registered", user_id=str(user.id), role=role.value)
         return user
 
     async def login(self, uow: UnitOfWork, *, email: str, password: str) -> TokenPair:
@@ -85,7 +88,9 @@ class AuthService:
         # one path for unknown email and wrong password: same work, same message
         valid = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not valid:
+            log.info("auth.login.failed", known_account=user is not None)
             raise Unauthorized(LOGIN_FAILED)
+        log.info("auth.login.succeeded", user_id=str(user.id))
         return await self._issue_pair(uow, user.id, family=uuid.uuid4())
 
     async def refresh(self, uow: UnitOfWork, refresh_token: str) -> TokenPair:
@@ -95,9 +100,13 @@ class AuthService:
             raise Unauthorized("The token is invalid or has expired.")
         if not await uow.refresh_tokens.spend(stored.jti, utcnow()):
             await uow.refresh_tokens.revoke_family(stored.family_id, utcnow())
+            log.warning(
+                "auth.refresh.replayed", user_id=str(stored.user_id), family=str(stored.family_id)
+            )
             raise RefreshTokenReplayed("The refresh token was already used; sign in again.")
         if await uow.users.get(stored.user_id) is None:
             raise Unauthorized("The token is invalid or has expired.")
+        log.info("auth.token.refreshed", user_id=str(stored.user_id))
         return await self._issue_pair(uow, stored.user_id, family=stored.family_id)
 
     async def logout(self, uow: UnitOfWork, refresh_token: str) -> None:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
 from clarion.domain.ratelimit import RateDecision, TierState
 
@@ -24,9 +25,10 @@ def tier_name(item: RateLimitItem) -> str:
 class LimitsRateLimiter:
     name = "rate_limiter"
 
-    def __init__(self, storage: Storage, kind: str) -> None:
+    def __init__(self, storage: Storage, kind: str, pool: ConnectionPool | None = None) -> None:
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
+        self._pool = pool
         self.kind = kind
 
     @classmethod
@@ -35,11 +37,16 @@ class LimitsRateLimiter:
 
     @classmethod
     def on_redis(cls, url: str) -> LimitsRateLimiter:
-        storage_url = "async+" + url if not url.startswith("async+") else url
+        # Our own pool, handed to the storage, so that close() can release it.
+        pool = ConnectionPool.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         storage = RedisStorage(
-            storage_url, implementation="redispy", key_prefix="clarion-rl", wrap_exceptions=True
+            "async+" + url,
+            implementation="redispy",
+            key_prefix="clarion-rl",
+            wrap_exceptions=True,
+            connection_pool=pool,  # type: ignore[arg-type]
         )
-        return cls(storage, "redis")
+        return cls(storage, "redis", pool)
 
     async def ping(self) -> None:
         if not await self._storage.check():
@@ -69,4 +76,5 @@ class LimitsRateLimiter:
         return RateDecision(allowed=allowed, tiers=tuple(states))
 
     async def close(self) -> None:
-        return None
+        if self._pool is not None:
+            await self._pool.aclose()

@@ -1,0 +1,284 @@
+"""Callers for access tests: real accounts and API keys, and forged or misused tokens.
+
+Every bad credential is built from something real (user A's id, a real token, a
+real key) with exactly one thing wrong, so a 401 can only come from that defect.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import httpx
+import jwt
+
+from clarion.bootstrap import Container
+from clarion.domain.enums import Role
+from clarion.domain.identity import UserAccount
+from clarion.domain.time import utcnow
+
+PASSWORD = "correct horse battery staple"
+ERROR_KEYS = {"status", "code", "message", "details"}
+
+
+class Caller(StrEnum):
+    ANONYMOUS = "anonymous"
+    USER_A = "user A"
+    USER_B = "user B"
+    ADMIN = "admin"
+    KEY_WITH_SCOPE = "key with scope"
+    KEY_WITHOUT_SCOPE = "key without scope"
+    REVOKED_KEY = "revoked key"
+    EXPIRED_TOKEN = "expired token"
+    TAMPERED_SIGNATURE = "tampered signature"
+    ALG_NONE = "alg none"
+    WRONG_AUDIENCE = "wrong audience"
+    REFRESH_AS_ACCESS = "refresh as access"
+
+
+BAD_CREDENTIALS = frozenset(
+    {
+        Caller.ANONYMOUS,
+        Caller.REVOKED_KEY,
+        Caller.EXPIRED_TOKEN,
+        Caller.TAMPERED_SIGNATURE,
+        Caller.ALG_NONE,
+        Caller.WRONG_AUDIENCE,
+        Caller.REFRESH_AS_ACCESS,
+    }
+)
+KEY_CALLERS = frozenset({Caller.KEY_WITH_SCOPE, Caller.KEY_WITHOUT_SCOPE, Caller.REVOKED_KEY})
+
+
+@dataclass(frozen=True)
+class Account:
+    id: uuid.UUID
+    email: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@dataclass(frozen=True)
+class Key:
+    id: uuid.UUID
+    secret: str
+
+
+@dataclass
+class World:
+    """Users A and B, an admin, three API keys and the forged tokens, in one database."""
+
+    admin: Account
+    user_a: Account
+    user_b: Account
+    key_with_scope: Key
+    key_without_scope: Key
+    revoked_key: Key
+    forged: dict[Caller, str] = field(default_factory=dict)
+
+    def secret(self, caller: Caller) -> str:
+        real = {
+            Caller.ADMIN: self.admin.access_token,
+            Caller.USER_A: self.user_a.access_token,
+            Caller.USER_B: self.user_b.access_token,
+            Caller.KEY_WITH_SCOPE: self.key_with_scope.secret,
+            Caller.KEY_WITHOUT_SCOPE: self.key_without_scope.secret,
+            Caller.REVOKED_KEY: self.revoked_key.secret,
+            Caller.REFRESH_AS_ACCESS: self.user_a.refresh_token,
+        }
+        return real[caller] if caller in real else self.forged[caller]
+
+    def headers(self, caller: Caller, via: str = "bearer") -> dict[str, str]:
+        """Credentials of `caller`, as `Authorization: Bearer` or as `X-API-Key`."""
+        if caller is Caller.ANONYMOUS:
+            return {}
+        if via == "x-api-key":
+            return {"X-API-Key": self.secret(caller)}
+        return {"Authorization": f"Bearer {self.secret(caller)}"}
+
+    def identity(self, caller: Caller) -> uuid.UUID:
+        """The id `GET /auth/me` must name for a caller with good credentials."""
+        ids = {
+            Caller.ADMIN: self.admin.id,
+            Caller.USER_A: self.user_a.id,
+            Caller.USER_B: self.user_b.id,
+            Caller.KEY_WITH_SCOPE: self.key_with_scope.id,
+            Caller.KEY_WITHOUT_SCOPE: self.key_without_scope.id,
+        }
+        return ids[caller]
+
+
+# --- accounts and keys -------------------------------------------------------------
+
+
+async def register(client: httpx.AsyncClient, email: str, name: str = "Someone") -> uuid.UUID:
+    response = await client.post(
+        "/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+    )
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["id"])
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    response = await client.post("/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def signed_up(client: httpx.AsyncClient, email: str) -> Account:
+    user_id = await register(client, email)
+    tokens = await login(client, email)
+    return Account(user_id, email, tokens["accessToken"], tokens["refreshToken"])
+
+
+async def promote_to_admin(container: Container, user_id: uuid.UUID) -> None:
+    """Write the role straight to the database, as an operator's first admin would be."""
+    uow = container.unit_of_work()
+    try:
+        user = await uow.users.get(user_id)
+        assert user is not None
+        await uow.users.save(replace(user, role=Role.ADMIN))
+        await uow.commit()
+    finally:
+        await uow.close()
+
+
+async def add_user(container: Container, email: str) -> uuid.UUID:
+    """An account that never signs in (no argon2 cost): a target for destructive calls."""
+    now = utcnow()
+    user = UserAccount(uuid.uuid4(), email, "Target", Role.USER, "not-a-hash", now, now)
+    uow = container.unit_of_work()
+    try:
+        await uow.users.add(user)
+        await uow.commit()
+    finally:
+        await uow.close()
+    return user.id
+
+
+async def create_key(
+    client: httpx.AsyncClient, headers: dict[str, str], scopes: list[str], name: str = "svc"
+) -> Key:
+    response = await client.post(
+        "/admin/api-keys", json={"name": name, "scopes": scopes}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Key(uuid.UUID(body["id"]), body["key"])
+
+
+# --- forged tokens -----------------------------------------------------------------
+
+
+def claims_for(container: Container, subject: uuid.UUID, **overrides: Any) -> dict[str, Any]:
+    """Claims exactly like an access token Clarion issues, unless overridden."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": container.settings.jwt_issuer,
+        "aud": container.settings.jwt_audience,
+        "sub": str(subject),
+        "iat": now,
+        "exp": now + 900,
+        "jti": secrets.token_urlsafe(24),
+        "typ": "access",
+    }
+    claims.update(overrides)
+    return claims
+
+
+def sign(container: Container, claims: dict[str, Any]) -> str:
+    secret = container.settings.jwt_secret
+    assert secret is not None
+    return jwt.encode(claims, secret.get_secret_value(), algorithm=container.settings.jwt_algorithm)
+
+
+def b64url(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """An `alg: none` token, built by hand so no library can refuse to make it."""
+    return f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims)}."
+
+
+def tampered(token: str) -> str:
+    """The token with one signature character changed. The middle one: the last
+    character of a base64url HMAC carries padding bits, so changing it may not
+    change the decoded signature at all."""
+    header, payload, signature = token.split(".")
+    middle = len(signature) // 2
+    flipped = "A" if signature[middle] != "A" else "B"
+    forged = f"{header}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}"
+    assert forged != token
+    return forged
+
+
+def forge_bad_tokens(container: Container, victim: Account) -> dict[Caller, str]:
+    hour_ago = int(time.time()) - 3600
+    return {
+        Caller.EXPIRED_TOKEN: sign(
+            container, claims_for(container, victim.id, iat=hour_ago, exp=hour_ago + 900)
+        ),
+        Caller.WRONG_AUDIENCE: sign(
+            container, claims_for(container, victim.id, aud="someone-elses-api")
+        ),
+        Caller.ALG_NONE: unsigned(claims_for(container, victim.id)),
+        Caller.TAMPERED_SIGNATURE: tampered(victim.access_token),
+    }
+
+
+async def build_world(client: httpx.AsyncClient, container: Container) -> World:
+    admin_id = await register(client, "admin@example.com", "Admin")
+    await promote_to_admin(container, admin_id)
+    admin_tokens = await login(client, "admin@example.com")
+    admin = Account(
+        admin_id, "admin@example.com", admin_tokens["accessToken"], admin_tokens["refreshToken"]
+    )
+    user_a = await signed_up(client, "a@example.com")
+    user_b = await signed_up(client, "b@example.com")
+    with_scope = await create_key(client, admin.headers, ["admin"], "ops")
+    without_scope = await create_key(
+        client, admin.headers, ["notifications:read", "notifications:write", "templates:write"]
+    )
+    revoked = await create_key(client, admin.headers, ["admin"], "retired")
+    # the revoked key worked before its revocation: its 401 below is the revocation's doing
+    before = await client.get("/auth/me", headers={"X-API-Key": revoked.secret})
+    assert before.status_code == 200, before.text
+    revoke = await client.delete(f"/admin/api-keys/{revoked.id}", headers=admin.headers)
+    assert revoke.status_code == 200, revoke.text
+    return World(
+        admin=admin,
+        user_a=user_a,
+        user_b=user_b,
+        key_with_scope=with_scope,
+        key_without_scope=without_scope,
+        revoked_key=revoked,
+        forged=forge_bad_tokens(container, user_a),
+    )
+
+
+def error_shape_problem(response: httpx.Response, code: str) -> str | None:
+    """None when the response carries Clarion's error body with this code."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"body is not JSON: {response.text[:80]!r}"
+    if not isinstance(body, dict) or set(body) != ERROR_KEYS:
+        return f"error body keys {sorted(body) if isinstance(body, dict) else body!r}"
+    if body["status"] != response.status_code or body["code"] != code:
+        return f"error body status/code {body['status']}/{body['code']!r}, wanted {code!r}"
+    if not isinstance(body["message"], str) or not body["message"]:
+        return "error body has no message"
+    return None
