@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -61,7 +61,7 @@ class Account:
     id: uuid.UUID
     email: str
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -84,7 +84,8 @@ class World:
     key_with_scope: Key
     key_without_scope: Key
     revoked_key: Key
-    forged: dict[Caller, str] = field(default_factory=dict)
+    forged: dict[Caller, str]
+    a_refresh_token: str
 
     def secret(self, caller: Caller) -> str:
         real = {
@@ -94,7 +95,7 @@ class World:
             Caller.KEY_WITH_SCOPE: self.key_with_scope.secret,
             Caller.KEY_WITHOUT_SCOPE: self.key_without_scope.secret,
             Caller.REVOKED_KEY: self.revoked_key.secret,
-            Caller.REFRESH_AS_ACCESS: self.user_a.refresh_token,
+            Caller.REFRESH_AS_ACCESS: self.a_refresh_token,
         }
         return real[caller] if caller in real else self.forged[caller]
 
@@ -136,12 +137,6 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     return body
 
 
-async def signed_up(client: httpx.AsyncClient, email: str) -> Account:
-    user_id = await register(client, email)
-    tokens = await login(client, email)
-    return Account(user_id, email, tokens["accessToken"], tokens["refreshToken"])
-
-
 async def promote_to_admin(container: Container, user_id: uuid.UUID) -> None:
     """Write the role straight to the database, as an operator's first admin would be."""
     uow = container.unit_of_work()
@@ -154,10 +149,22 @@ async def promote_to_admin(container: Container, user_id: uuid.UUID) -> None:
         await uow.close()
 
 
-async def add_user(container: Container, email: str) -> uuid.UUID:
-    """An account that never signs in (no argon2 cost): a target for destructive calls."""
+_password_hash: list[str] = []
+
+
+async def password_hash(container: Container) -> str:
+    """The service's own argon2 hash of PASSWORD, made once per test session: an
+    account added with it signs in like a registered one, without paying for hashing."""
+    if not _password_hash:
+        _password_hash.append(await container.auth.passwords.hash(PASSWORD))
+    return _password_hash[0]
+
+
+async def add_user(container: Container, email: str, *, password_hash: str = "!") -> uuid.UUID:
+    """An account written straight to the database; with the default hash it can
+    never sign in (a target for destructive calls)."""
     now = utcnow()
-    user = UserAccount(uuid.uuid4(), email, "Target", Role.USER, "not-a-hash", now, now)
+    user = UserAccount(uuid.uuid4(), email, "Someone", Role.USER, password_hash, now, now)
     uow = container.unit_of_work()
     try:
         await uow.users.add(user)
@@ -165,6 +172,11 @@ async def add_user(container: Container, email: str) -> uuid.UUID:
     finally:
         await uow.close()
     return user.id
+
+
+def access_token(container: Container, user_id: uuid.UUID) -> str:
+    """An access token from the service's own issuer, as a login would give."""
+    return container.auth.tokens.issue(user_id, "access").token
 
 
 async def create_key(
@@ -240,24 +252,29 @@ def forge_bad_tokens(container: Container, victim: Account) -> dict[Caller, str]
 
 
 async def build_world(client: httpx.AsyncClient, container: Container) -> World:
+    """The admin registers and is promoted; A signs in for a real token pair; B only
+    needs an access token. (Each argon2 hash or check costs about 0.2 s.)"""
     admin_id = await register(client, "admin@example.com", "Admin")
     await promote_to_admin(container, admin_id)
-    admin_tokens = await login(client, "admin@example.com")
-    admin = Account(
-        admin_id, "admin@example.com", admin_tokens["accessToken"], admin_tokens["refreshToken"]
-    )
-    user_a = await signed_up(client, "a@example.com")
-    user_b = await signed_up(client, "b@example.com")
+    admin = Account(admin_id, "admin@example.com", access_token(container, admin_id), None)
+    hashed = await password_hash(container)
+    a_id = await add_user(container, "a@example.com", password_hash=hashed)
+    tokens = await login(client, "a@example.com")
+    user_a = Account(a_id, "a@example.com", tokens["accessToken"], tokens["refreshToken"])
+    b_id = await add_user(container, "b@example.com", password_hash=hashed)
+    user_b = Account(b_id, "b@example.com", access_token(container, b_id), None)
+
     with_scope = await create_key(client, admin.headers, ["admin"], "ops")
     without_scope = await create_key(
         client, admin.headers, ["notifications:read", "notifications:write", "templates:write"]
     )
     revoked = await create_key(client, admin.headers, ["admin"], "retired")
     # the revoked key worked before its revocation: its 401 below is the revocation's doing
-    before = await client.get("/auth/me", headers={"X-API-Key": revoked.secret})
+    before = await client.get("/auth/me", headers={"Authorization": f"Bearer {revoked.secret}"})
     assert before.status_code == 200, before.text
     revoke = await client.delete(f"/admin/api-keys/{revoked.id}", headers=admin.headers)
     assert revoke.status_code == 200, revoke.text
+    assert user_a.refresh_token is not None
     return World(
         admin=admin,
         user_a=user_a,
@@ -266,6 +283,7 @@ async def build_world(client: httpx.AsyncClient, container: Container) -> World:
         key_without_scope=without_scope,
         revoked_key=revoked,
         forged=forge_bad_tokens(container, user_a),
+        a_refresh_token=user_a.refresh_token,
     )
 
 

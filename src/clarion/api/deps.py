@@ -55,8 +55,6 @@ def get_context(request: Request) -> RequestContext:
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
-NO_CREDENTIALS = {"WWW-Authenticate": 'Bearer realm="clarion"'}
-
 
 async def authenticate(request: Request, container: ContainerDep, uow: UowDep) -> Principal:
     auth = container.auth
@@ -65,7 +63,7 @@ async def authenticate(request: Request, container: ContainerDep, uow: UowDep) -
         return await auth.principal_for_api_key(uow, api_key)
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
-        raise Unauthorized("Authentication required.", headers=NO_CREDENTIALS)
+        raise Unauthorized("Authentication required.")
     credential = credential.strip()
     if api_key_prefix(credential) is not None:
         return await auth.principal_for_api_key(uow, credential)

@@ -38,8 +38,17 @@ class Conflict(ClarionError):
 
 
 class Unauthorized(ClarionError):
+    """401 always carries a Bearer challenge (RFC 7235 §3.1); a credential that
+    was sent and failed says so with `error="invalid_token"` (RFC 6750 §3)."""
+
     status = 401
     code = "unauthorized"
+
+    def __init__(self, message: str, *, invalid_token: bool = False) -> None:
+        challenge = 'Bearer realm="clarion"'
+        if invalid_token:
+            challenge += ', error="invalid_token"'
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
 
 
 class Forbidden(ClarionError):

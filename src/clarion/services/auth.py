@@ -14,7 +14,7 @@ from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import UnitOfWork
 from clarion.services.passwords import Passwords
-from clarion.services.tokens import TokenService
+from clarion.services.tokens import INVALID_TOKEN, TokenService
 
 log = get_logger(__name__)
 API_KEY_PREFIX = "clk_"
@@ -97,15 +97,17 @@ class AuthService:
         claims = self.tokens.decode(refresh_token, "refresh")
         stored = await uow.refresh_tokens.get(claims["jti"])
         if stored is None or stored.revoked_at is not None:
-            raise Unauthorized("The token is invalid or has expired.")
+            raise Unauthorized(INVALID_TOKEN, invalid_token=True)
         if not await uow.refresh_tokens.spend(stored.jti, utcnow()):
             await uow.refresh_tokens.revoke_family(stored.family_id, utcnow())
             log.warning(
                 "auth.refresh.replayed", user_id=str(stored.user_id), family=str(stored.family_id)
             )
-            raise RefreshTokenReplayed("The refresh token was already used; sign in again.")
+            raise RefreshTokenReplayed(
+                "The refresh token was already used; sign in again.", invalid_token=True
+            )
         if await uow.users.get(stored.user_id) is None:
-            raise Unauthorized("The token is invalid or has expired.")
+            raise Unauthorized(INVALID_TOKEN, invalid_token=True)
         log.info("auth.token.refreshed", user_id=str(stored.user_id))
         return await self._issue_pair(uow, stored.user_id, family=stored.family_id)
 
@@ -121,7 +123,7 @@ class AuthService:
         # role takes effect at once, not when the token expires.
         user = await uow.users.get(uuid.UUID(claims["sub"]))
         if user is None:
-            raise Unauthorized("The token is invalid or has expired.")
+            raise Unauthorized(INVALID_TOKEN, invalid_token=True)
         return Principal(kind="user", id=user.id, role=user.role)
 
     async def principal_for_api_key(self, uow: UnitOfWork, presented: str) -> Principal:
@@ -132,7 +134,7 @@ class AuthService:
             or not key.active
             or not hmac.compare_digest(key.secret_hash, hash_api_key(presented))
         ):
-            raise Unauthorized("The API key is invalid or has been revoked.")
+            raise Unauthorized("The API key is invalid or has been revoked.", invalid_token=True)
         return Principal(kind="api_key", id=key.id, scopes=key.scopes, rate_limit=key.rate_limit)
 
     async def _issue_pair(

@@ -15,6 +15,7 @@ from clarion.domain.errors import Unauthorized
 from clarion.domain.time import utcnow
 
 TokenType = Literal["access", "refresh"]
+INVALID_TOKEN = "The token is invalid or has expired."  # noqa: S105 (a message)
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
 
 
@@ -87,7 +88,7 @@ class TokenService:
             )
             uuid.UUID(claims["sub"])
         except (jwt.InvalidTokenError, ValueError):
-            raise Unauthorized("The token is invalid or has expired.") from None
+            raise Unauthorized(INVALID_TOKEN, invalid_token=True) from None
         if claims["typ"] != expected:
-            raise Unauthorized("The token is invalid or has expired.")
+            raise Unauthorized(INVALID_TOKEN, invalid_token=True)
         return claims

@@ -1,0 +1,444 @@
+"""Who may call what: every endpoint against every kind of caller, good and bad.
+
+The matrix is data: endpoint → {caller: documented status}. One test per endpoint
+sends every caller (API keys both as `Authorization: Bearer` and as `X-API-Key`)
+and prints the whole row as a table when any cell is wrong. Another test reads
+the app's routes, so an endpoint added without matrix rows fails.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
+
+from clarion.adapters.db.models import AuditLog
+from clarion.api.app import create_app
+from clarion.bootstrap import Container
+from tests.support.identity import (
+    BAD_CREDENTIALS,
+    KEY_CALLERS,
+    PASSWORD,
+    Caller,
+    World,
+    add_user,
+    build_world,
+    claims_for,
+    create_key,
+    error_shape_problem,
+    login,
+    register,
+    sign,
+)
+
+Endpoint = tuple[str, str]
+Row = dict[Caller, int]
+VALID_CALLERS = frozenset(Caller) - BAD_CREDENTIALS
+ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
+
+
+def row(good: Row) -> Row:
+    """Bad credentials of every kind get 401 on every authenticated endpoint."""
+    assert set(good) == VALID_CALLERS
+    return {**dict.fromkeys(BAD_CREDENTIALS, 401), **good}
+
+
+def admin_only(ok: int) -> Row:
+    return row(
+        {
+            Caller.ADMIN: ok,
+            Caller.KEY_WITH_SCOPE: ok,
+            Caller.USER_A: 403,
+            Caller.USER_B: 403,
+            Caller.KEY_WITHOUT_SCOPE: 403,
+        }
+    )
+
+
+def owned_by_user_a(ok: int) -> Row:
+    """Someone else's account looks absent (404), also to a key: keys are not users."""
+    return row(
+        {
+            Caller.USER_A: ok,
+            Caller.ADMIN: ok,
+            Caller.KEY_WITH_SCOPE: ok,
+            Caller.USER_B: 404,
+            Caller.KEY_WITHOUT_SCOPE: 404,
+        }
+    )
+
+
+MATRIX: dict[Endpoint, Row] = {
+    ("GET", "/auth/me"): row(dict.fromkeys(VALID_CALLERS, 200)),
+    ("GET", "/users"): admin_only(200),
+    ("GET", "/users/{user_id}"): owned_by_user_a(200),
+    ("PATCH", "/users/{user_id}"): owned_by_user_a(200),
+    ("DELETE", "/users/{user_id}"): owned_by_user_a(204),
+    ("GET", "/admin/users"): admin_only(200),
+    ("POST", "/admin/users/{user_id}/role"): admin_only(200),
+    ("POST", "/admin/api-keys"): admin_only(201),
+    ("GET", "/admin/api-keys"): admin_only(200),
+    ("DELETE", "/admin/api-keys/{key_id}"): admin_only(200),
+}
+# Credential-free endpoints that take a body; each has tests of its own below.
+PUBLIC: dict[Endpoint, str] = {
+    ("POST", "/auth/register"): "test_register_*",
+    ("POST", "/auth/login"): "test_login_*",
+    ("POST", "/auth/refresh"): "test_refresh_*",
+    ("POST", "/auth/logout"): "test_logout_*",
+}
+NOT_API = ("/docs", "/redoc", "/openapi.json", "/docs-assets")
+BODIES: dict[Endpoint, dict[str, Any]] = {
+    ("PATCH", "/users/{user_id}"): {"name": "Renamed In The Matrix"},
+    ("POST", "/admin/users/{user_id}/role"): {"role": "ADMIN"},
+    ("POST", "/admin/api-keys"): {"name": "made in the matrix", "scopes": ["notifications:read"]},
+}
+# User A goes last: A deleting A must not take A away from the other cells.
+ORDER = [
+    *sorted(BAD_CREDENTIALS),
+    Caller.USER_B,
+    Caller.KEY_WITHOUT_SCOPE,
+    Caller.ADMIN,
+    Caller.KEY_WITH_SCOPE,
+    Caller.USER_A,
+]
+
+
+def served_endpoints(container: Container) -> set[Endpoint]:
+    """(method, path) of every route in `app.routes`, with included routers opened
+    (FastAPI 0.16x keeps them nested); a mount or other non-API route counts as `*`."""
+    found: set[Endpoint] = set()
+    for route in iter_route_contexts(create_app(container=container).routes):
+        path = route.path or repr(route.original_route)
+        if path.startswith("/health") or path in NOT_API:
+            continue
+        methods = route.methods if isinstance(route.original_route, APIRoute) else None
+        found |= {(method, path) for method in methods or {"*"}}
+    return found
+
+
+async def test_the_matrix_covers_every_endpoint_and_every_caller(container: Container) -> None:
+    served = served_endpoints(container)
+    listed = set(MATRIX) | set(PUBLIC)
+    assert not set(MATRIX) & set(PUBLIC)
+    assert served - listed == set(), "endpoints without matrix rows"
+    assert listed - served == set(), "matrix rows for endpoints that do not exist"
+    for endpoint, cells in MATRIX.items():
+        assert set(cells) == set(Caller), f"{endpoint}: callers without a cell"
+    assert sorted(ORDER) == sorted(Caller)
+    for endpoint, tests in PUBLIC.items():
+        assert fnmatch.filter(globals(), tests), f"{endpoint}: no {tests} test"
+
+
+async def resolve_path(
+    endpoint: Endpoint, caller: Caller, world: World, client: httpx.AsyncClient, c: Container
+) -> tuple[str, uuid.UUID | None]:
+    """The concrete path and its target. Calls that change who a caller is (a role)
+    or remove things (deletes by admins) get a fresh target of their own."""
+    method, template = endpoint
+    target: uuid.UUID | None = None
+    if "{user_id}" in template:
+        target = world.user_a.id
+        fresh = template.endswith("/role") or (
+            method == "DELETE" and caller in (Caller.ADMIN, Caller.KEY_WITH_SCOPE)
+        )
+        if fresh:
+            target = await add_user(c, f"target-{uuid.uuid4().hex[:10]}@example.com")
+        return template.format(user_id=target), target
+    if "{key_id}" in template:
+        target = (await create_key(client, world.admin.headers, ["notifications:read"])).id
+        return template.format(key_id=target), target
+    return template, None
+
+
+def body_problem(
+    response: httpx.Response, endpoint: Endpoint, caller: Caller, world: World, target: Any
+) -> str | None:
+    status = response.status_code
+    if status in ERROR_CODES:
+        return error_shape_problem(response, ERROR_CODES[status])
+    if status == 204:
+        return f"204 with a body: {response.text[:60]!r}" if response.content else None
+    body = response.json()
+    if endpoint == ("GET", "/auth/me"):
+        expected_kind = "api_key" if caller in KEY_CALLERS else None
+        if body.get("id") != str(world.identity(caller)) or body.get("kind") != expected_kind:
+            return f"/auth/me answered for {body.get('kind')} {body.get('id')}"
+    elif target is not None and body.get("id") != str(target):
+        return f"answered about {body.get('id')}, not the target {target}"
+    return None
+
+
+@pytest.mark.parametrize("endpoint", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+async def test_access_matrix(
+    endpoint: Endpoint, client: httpx.AsyncClient, container: Container, world: World
+) -> None:
+    method, _ = endpoint
+    lines, wrong = [], 0
+    for caller in ORDER:
+        for via in ("bearer", "x-api-key") if caller in KEY_CALLERS else ("bearer",):
+            path, target = await resolve_path(endpoint, caller, world, client, container)
+            response = await client.request(
+                method, path, json=BODIES.get(endpoint), headers=world.headers(caller, via)
+            )
+            expected = MATRIX[endpoint][caller]
+            problem = (
+                f"status {response.status_code}: {response.text[:100]}"
+                if response.status_code != expected
+                else body_problem(response, endpoint, caller, world, target)
+            )
+            wrong += problem is not None
+            shown = via if caller is not Caller.ANONYMOUS else "-"
+            mark = f"  <-- {problem}" if problem else ""
+            cells = f"{caller:<20}{shown:<11}{expected:<9}{response.status_code:<7}{mark}"
+            lines.append(cells.rstrip())
+    table = "\n".join([f"{'caller':<20}{'via':<11}{'expected':<9}{'actual':<7}", *lines])
+    assert wrong == 0, f"{wrong} wrong cell(s) for {method} {endpoint[1]}:\n{table}"
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, container: Container) -> World:
+    return await build_world(client, container)
+
+
+async def test_a_forged_token_with_nothing_wrong_is_accepted(
+    client: httpx.AsyncClient, container: Container, world: World
+) -> None:
+    """The control for the forged tokens: their 401s come from their one defect."""
+    token = sign(container, claims_for(container, world.user_a.id))
+    response = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == str(world.user_a.id)
+
+
+async def test_every_rejected_credential_gets_a_bearer_challenge(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """RFC 7235 §3.1: a 401 MUST carry WWW-Authenticate; RFC 6750 §3 says how for
+    Bearer (`error="invalid_token"` when a token was sent and failed)."""
+    missing = []
+    for caller in sorted(BAD_CREDENTIALS):
+        for via in ("bearer", "x-api-key") if caller in KEY_CALLERS else ("bearer",):
+            response = await client.get("/auth/me", headers=world.headers(caller, via))
+            assert response.status_code == 401, f"{caller} via {via}"
+            if not response.headers.get("www-authenticate", "").startswith("Bearer"):
+                missing.append(f"{caller} via {via}")
+    assert missing == [], f"401 without a WWW-Authenticate challenge: {missing}"
+
+
+# --- isolation and privilege ------------------------------------------------------
+
+
+async def test_a_user_cannot_read_change_or_delete_another_users_account(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    a, b = world.user_a, world.user_b
+    b_session = await login(client, b.email)
+    b_before = (await client.get(f"/users/{b.id}", headers=b.headers)).json()
+    nobody = await client.get(f"/users/{uuid.uuid4()}", headers=a.headers)
+    change = {"name": "Mallory", "email": "mallory@example.com", "password": "mallory's password"}
+    attempts = {
+        "GET": await client.get(f"/users/{b.id}", headers=a.headers),
+        "PATCH": await client.patch(f"/users/{b.id}", json=change, headers=a.headers),
+        "DELETE": await client.delete(f"/users/{b.id}", headers=a.headers),
+    }
+    for method, response in attempts.items():
+        assert response.status_code == 404, f"{method}: {response.text}"
+        # the same answer as for an account that does not exist: no existence oracle
+        assert response.json() == nobody.json(), method
+    assert (await client.get(f"/users/{b.id}", headers=b.headers)).json() == b_before
+    refreshed = await client.post("/auth/refresh", json={"refreshToken": b_session["refreshToken"]})
+    assert refreshed.status_code == 200, "B's sessions were signed out"
+    await login(client, b.email, PASSWORD)
+    mallory = await client.post(
+        "/auth/login", json={"email": b.email, "password": change["password"]}
+    )
+    assert mallory.status_code == 401
+
+
+async def test_a_user_cannot_raise_their_own_role(client: httpx.AsyncClient, world: World) -> None:
+    a = world.user_a
+    patch = await client.patch(
+        f"/users/{a.id}", json={"name": "Still Me", "role": "ADMIN"}, headers=a.headers
+    )
+    assert patch.status_code == 422, patch.text
+    assert error_shape_problem(patch, "validation_error") is None
+    details = [(d["location"], d["field"], d["type"]) for d in patch.json()["details"]]
+    assert details == [("body", "role", "extra_forbidden")], "role is an unknown field"
+    grant = await client.post(
+        f"/admin/users/{a.id}/role", json={"role": "ADMIN"}, headers=a.headers
+    )
+    assert grant.status_code == 403, grant.text
+    assert error_shape_problem(grant, "forbidden") is None
+
+    me = (await client.get("/auth/me", headers=a.headers)).json()
+    assert (me["role"], me["name"]) == ("USER", "Someone"), "a rejected request changed nothing"
+    seen_by_admin = await client.get(f"/users/{a.id}", headers=world.admin.headers)
+    assert seen_by_admin.json()["role"] == "USER"
+    assert (await client.get("/users", headers=a.headers)).status_code == 403
+
+
+async def test_a_role_change_or_a_deletion_applies_to_tokens_already_issued(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    b, admin = world.user_b, world.admin.headers
+    promote = await client.post(f"/admin/users/{b.id}/role", json={"role": "ADMIN"}, headers=admin)
+    assert promote.status_code == 200, promote.text
+    assert (await client.get("/users", headers=b.headers)).status_code == 200
+    demote = await client.post(f"/admin/users/{b.id}/role", json={"role": "USER"}, headers=admin)
+    assert demote.status_code == 200, demote.text
+    assert (await client.get("/users", headers=b.headers)).status_code == 403
+    assert (await client.delete(f"/users/{b.id}", headers=admin)).status_code == 204
+    gone = await client.get("/auth/me", headers=b.headers)
+    assert gone.status_code == 401, gone.text
+
+
+# --- the credential-free /auth endpoints --------------------------------------------
+
+
+async def test_register_answers_201_without_the_password_and_refuses_a_taken_email(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post(
+        "/auth/register",
+        json={"email": "New.Person@Example.com", "password": PASSWORD, "name": "New"},
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert set(body) == {"id", "email", "name", "role", "createdAt", "updatedAt"}
+    assert (body["email"], body["role"]) == ("new.person@example.com", "USER")
+    assert PASSWORD not in answer.text
+    assert "argon2" not in answer.text
+    for email in ("New.Person@Example.com", "new.person@example.com"):
+        again = await client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD, "name": "Twin"}
+        )
+        assert again.status_code == 409, f"{email}: {again.text}"
+        assert error_shape_problem(again, "conflict") is None
+
+
+async def test_login_answers_a_bearer_token_pair(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    user_id = await register(client, "login@example.com")
+    response = await client.post(
+        "/auth/login", json={"email": "login@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"accessToken", "refreshToken", "tokenType", "expiresIn"}
+    assert body["tokenType"] == "Bearer"
+    assert body["expiresIn"] == container.settings.access_token_ttl_seconds
+    assert response.headers["cache-control"] == "no-store"
+    me = await client.get("/auth/me", headers={"Authorization": f"Bearer {body['accessToken']}"})
+    assert me.json()["id"] == str(user_id)
+
+
+async def test_login_fails_alike_for_a_wrong_password_and_an_unknown_email(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client, "known@example.com")
+    wrong_password = await client.post(
+        "/auth/login", json={"email": "known@example.com", "password": "not the password"}
+    )
+    unknown_email = await client.post(
+        "/auth/login", json={"email": "unknown@example.com", "password": PASSWORD}
+    )
+    assert (wrong_password.status_code, unknown_email.status_code) == (401, 401)
+    assert error_shape_problem(wrong_password, "unauthorized") is None
+    assert wrong_password.json() == unknown_email.json()
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/auth/refresh", json={"refreshToken": token})
+
+
+async def test_refresh_rotates_and_a_replayed_token_burns_its_family(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client, "rotate@example.com")
+    first = (await login(client, "rotate@example.com"))["refreshToken"]
+    other_session = await login(client, "rotate@example.com")
+    second = await refresh(client, first)
+    assert second.status_code == 200, second.text
+    second_token = second.json()["refreshToken"]
+    assert second_token != first
+    third = await refresh(client, second_token)  # the rotated token works
+    assert third.status_code == 200, third.text
+    third_token = third.json()["refreshToken"]
+
+    replay = await refresh(client, first)
+    assert replay.status_code == 401, replay.text
+    assert error_shape_problem(replay, "unauthorized") is None
+    after_burn = await refresh(client, third_token)
+    assert after_burn.status_code == 401, "the newest token of a replayed family must be dead"
+    assert (await refresh(client, other_session["refreshToken"])).status_code == 200
+
+
+async def test_logout_ends_the_refresh_token(client: httpx.AsyncClient) -> None:
+    await register(client, "leaving@example.com")
+    token = (await login(client, "leaving@example.com"))["refreshToken"]
+    out = await client.post("/auth/logout", json={"refreshToken": token})
+    assert out.status_code == 204, out.text
+    after = await refresh(client, token)
+    assert after.status_code == 401, after.text
+    assert error_shape_problem(after, "unauthorized") is None
+
+
+# --- the audit trail ----------------------------------------------------------------
+
+
+async def test_admin_actions_leave_audit_rows_with_who_and_where(
+    client: httpx.AsyncClient, container: Container, world: World
+) -> None:
+    admin = {**world.admin.headers, "User-Agent": "access-matrix/1.0"}
+    b = world.user_b.id
+    victim = await add_user(container, "victim@example.com")
+    role = await client.post(f"/admin/users/{b}/role", json={"role": "ADMIN"}, headers=admin)
+    key = await create_key(client, admin, ["notifications:read"], "audited")
+    revoke = await client.delete(f"/admin/api-keys/{key.id}", headers=admin)
+    delete = await client.delete(f"/users/{victim}", headers=admin)
+    assert (role.status_code, revoke.status_code, delete.status_code) == (200, 200, 204)
+
+    async with container.sessions() as session:
+        rows = (await session.scalars(select(AuditLog))).all()
+    expected = {
+        "user.role.change": ("user", b),
+        "api_key.create": ("api_key", key.id),
+        "api_key.revoke": ("api_key", key.id),
+        "user.delete": ("user", victim),
+    }
+    for action, (entity_type, entity_id) in expected.items():
+        found = [r for r in rows if r.action == action and r.entity_id == str(entity_id)]
+        assert len(found) == 1, f"{action}: {len(found)} rows"
+        entry = found[0]
+        assert entry.entity_type == entity_type, action
+        assert entry.user_id == world.admin.id, action
+        assert (entry.ip_address, entry.user_agent) == ("127.0.0.1", "access-matrix/1.0"), action
+        assert entry.changes is not None
+        assert entry.changes["actorId"] == str(world.admin.id), action
+    change = next(r for r in rows if r.action == "user.role.change").changes or {}
+    assert (change["before"], change["after"]) == ({"role": "USER"}, {"role": "ADMIN"})
+
+
+async def test_an_api_keys_admin_actions_are_audited_as_the_key(
+    client: httpx.AsyncClient, container: Container, world: World
+) -> None:
+    made = await create_key(client, world.headers(Caller.KEY_WITH_SCOPE), ["admin"], "by a key")
+    async with container.sessions() as session:
+        entry = await session.scalar(
+            select(AuditLog).where(
+                AuditLog.action == "api_key.create", AuditLog.entity_id == str(made.id)
+            )
+        )
+    assert entry is not None
+    assert entry.changes is not None
+    assert entry.user_id is None  # a key is not a user: the actor is named in the changes
+    assert entry.changes["actorKind"] == "api_key"
+    assert entry.changes["actorId"] == str(world.key_with_scope.id)
+    assert entry.changes["after"]["scopes"] == ["admin"]
