@@ -402,8 +402,12 @@ async def test_admin_actions_leave_audit_rows_with_who_and_where(
     role = await client.post(f"/admin/users/{b}/role", json={"role": "ADMIN"}, headers=admin)
     key = await create_key(client, admin, ["notifications:read"], "audited")
     revoke = await client.delete(f"/admin/api-keys/{key.id}", headers=admin)
+    update = await client.patch(
+        f"/users/{b}", json={"password": "reset by the admin"}, headers=admin
+    )
     delete = await client.delete(f"/users/{victim}", headers=admin)
     assert (role.status_code, revoke.status_code, delete.status_code) == (200, 200, 204)
+    assert update.status_code == 200
 
     async with container.sessions() as session:
         rows = (await session.scalars(select(AuditLog))).all()
@@ -412,6 +416,7 @@ async def test_admin_actions_leave_audit_rows_with_who_and_where(
         "api_key.create": ("api_key", key.id),
         "api_key.revoke": ("api_key", key.id),
         "user.delete": ("user", victim),
+        "user.update": ("user", b),
     }
     for action, (entity_type, entity_id) in expected.items():
         found = [r for r in rows if r.action == action and r.entity_id == str(entity_id)]
@@ -424,6 +429,10 @@ async def test_admin_actions_leave_audit_rows_with_who_and_where(
         assert entry.changes["actorId"] == str(world.admin.id), action
     change = next(r for r in rows if r.action == "user.role.change").changes or {}
     assert (change["before"], change["after"]) == ({"role": "USER"}, {"role": "ADMIN"})
+    reset = next(r for r in rows if r.action == "user.update")
+    assert reset.changes is not None
+    assert reset.changes["fields"] == ["password"]
+    assert "reset by the admin" not in str(reset.changes)
 
 
 async def test_an_api_keys_admin_actions_are_audited_as_the_key(

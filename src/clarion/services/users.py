@@ -60,6 +60,7 @@ async def update_user(
     auth: AuthService,
     principal: Principal,
     user_id: uuid.UUID,
+    context: RequestContext,
     *,
     name: str | None = None,
     email: str | None = None,
@@ -79,6 +80,21 @@ async def update_user(
         # a new password signs out every session that used the old one
         await uow.refresh_tokens.revoke_user(user.id, utcnow())
     await uow.users.save(changed)
+    if principal.user_id != user.id:
+        # an admin acting on someone else's account is an admin action
+        fields = [f for f, v in (("name", name), ("email", email), ("password", password)) if v]
+        await uow.audit.record(
+            audit_entry(
+                principal,
+                "user.update",
+                "user",
+                user.id,
+                context,
+                fields=fields,
+                before={"email": user.email, "name": user.name},
+                after={"email": changed.email, "name": changed.name},
+            )
+        )
     return changed
 
 

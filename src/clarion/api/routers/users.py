@@ -38,12 +38,14 @@ async def update_user(
     principal: PrincipalDep,
     uow: UowDep,
     container: ContainerDep,
+    context: ContextDep,
 ) -> UserOut:
     user = await users.update_user(
         uow,
         container.auth,
         principal,
         user_id,
+        context,
         name=body.name,
         email=body.email,
         password=body.password,
