@@ -12,17 +12,25 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from clarion.adapters.cache.counting import CacheStats, CountingCache
 from clarion.adapters.cache.memory import MemoryCache
 from clarion.adapters.cache.redis import RedisCache
 from clarion.adapters.db.engine import create_engine, create_session_factory
 from clarion.adapters.db.health import DatabaseComponent
-from clarion.adapters.db.identity import SqlUnitOfWork
+from clarion.adapters.db.sandbox import SqlSandboxOutbox
+from clarion.adapters.db.unit_of_work import SqlUnitOfWork
+from clarion.adapters.providers.sandbox import SandboxProvider
 from clarion.adapters.queue.embedded import EmbeddedQueue
 from clarion.adapters.ratelimit.limits_backend import LimitsRateLimiter
 from clarion.adapters.token_keys import load_token_keys
 from clarion.config import ConfigError, Settings
-from clarion.ports import Cache, Component, RateLimiter
+from clarion.domain.enums import Channel
+from clarion.domain.notifications import RetryPolicy
+from clarion.ports import Component, RateLimiter, UnitOfWork
 from clarion.services.auth import AuthService
+from clarion.services.delivery import Deliverer
+from clarion.services.notifications import NotificationService
+from clarion.services.outbox import SweepSettings
 from clarion.services.passwords import Passwords
 from clarion.services.tokens import TokenService
 
@@ -32,10 +40,15 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    cache: Cache
+    cache: CountingCache
     queue: EmbeddedQueue
     rate_limiter: RateLimiter
     auth: AuthService
+    sandbox: SqlSandboxOutbox
+    deliverer: Deliverer
+    notifications: NotificationService
+    sweep_settings: SweepSettings
+    queue_survives_restart: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -45,8 +58,15 @@ class Container:
             components.append(self.rate_limiter)
         return components
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions())
+    def unit_of_work(self) -> UnitOfWork:
+        return SqlUnitOfWork(self.sessions)
+
+    @property
+    def cache_stats(self) -> CacheStats:
+        return self.cache.stats
+
+    def queue_depth(self) -> dict[str, int]:
+        return self.queue.depth()
 
     async def close(self) -> None:
         await self.cache.close()
@@ -76,15 +96,42 @@ def build_container(settings: Settings) -> Container:
         )
     auth = build_auth(settings)
     engine = create_engine(settings)
+    sessions = create_session_factory(engine)
     redis_url = settings.redis_url
+    queue = EmbeddedQueue()
+    sandbox = SqlSandboxOutbox(sessions, engine.dialect.name)
+    provider = SandboxProvider(sandbox)
+    policy = RetryPolicy(
+        max_retries=settings.retry_max,
+        base_seconds=settings.retry_base_seconds,
+        cap_seconds=settings.retry_cap_seconds,
+    )
+
+    def unit_of_work() -> UnitOfWork:
+        return SqlUnitOfWork(sessions)
+
+    cache = CountingCache(RedisCache.from_url(redis_url) if redis_url else MemoryCache())
+
     return Container(
         settings=settings,
         engine=engine,
-        sessions=create_session_factory(engine),
-        cache=RedisCache.from_url(redis_url) if redis_url else MemoryCache(),
-        queue=EmbeddedQueue(),
+        sessions=sessions,
+        cache=cache,
+        queue=queue,
         rate_limiter=(
             LimitsRateLimiter.on_redis(redis_url) if redis_url else LimitsRateLimiter.in_memory()
         ),
         auth=auth,
+        sandbox=sandbox,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, provider),
+            policy,
+            concurrency=settings.provider_concurrency,
+        ),
+        notifications=NotificationService(queue=queue, uow_factory=unit_of_work),
+        sweep_settings=SweepSettings(
+            grace=timedelta(seconds=settings.outbox_grace_seconds),
+            claim_lease=timedelta(seconds=settings.claim_lease_seconds),
+        ),
+        queue_survives_restart=queue.survives_restart,
     )

@@ -114,7 +114,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     )
     announce_admin(created)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, workers=True),
         host=bind_host,
         port=bind_port,
         loop="uvloop",
@@ -158,8 +158,9 @@ def api(
 
 def not_yet(command: str, what: str) -> None:
     typer.echo(
-        f"clarion {command}: {what} This version has no notification pipeline yet, so there is "
-        "nothing for it to do; it exits without starting.",
+        f"clarion {command}: {what} It runs as a separate process only with a shared queue "
+        "(Kafka, coming with the scaled-out mode). With the embedded queue, `clarion serve` "
+        "runs it inside the one process; this command exits without starting.",
         err=True,
     )
     raise typer.Exit(1)

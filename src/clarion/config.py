@@ -96,6 +96,27 @@ class Settings(BaseSettings):
     rate_limit_auth: str = Field(
         default="10/minute;50/hour", description="Per-IP tiers for login, register, refresh."
     )
+    worker_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Consumer loops per worker process."
+    )
+    worker_batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Messages a consumer takes at once."
+    )
+    provider_concurrency: int = Field(
+        default=50, ge=1, le=1000, description="Sends in flight at once per process."
+    )
+    retry_max: int = Field(default=3, ge=0, le=20, description="Retries before the dead letter.")
+    retry_base_seconds: float = Field(default=1.0, gt=0, description="Backoff base.")
+    retry_cap_seconds: float = Field(default=300.0, gt=0, description="Longest backoff.")
+    scheduler_interval_seconds: float = Field(
+        default=0.25, gt=0, le=60, description="How often due work is looked for."
+    )
+    outbox_grace_seconds: float = Field(
+        default=3.0, ge=0, description="Age at which an unconfirmed row is published again."
+    )
+    claim_lease_seconds: float = Field(
+        default=300.0, gt=0, description="A claim older than this is returned to PENDING."
+    )
     cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS.")
     trusted_proxies: str = Field(
         default="127.0.0.1", description="Proxies whose X-Forwarded-* headers are believed."

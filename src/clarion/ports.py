@@ -4,11 +4,15 @@ adapter and a scaled-out one that pass the same contract tests."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
+from clarion.domain.notifications import EventRecord, NewNotification, NotificationRecord
+from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 from clarion.domain.ratelimit import RateDecision
 
 
@@ -64,6 +68,8 @@ class UserRepository(Protocol):
 
     async def count_admins(self) -> int: ...
 
+    async def existing(self, user_ids: set[uuid.UUID]) -> set[uuid.UUID]: ...
+
 
 class RefreshTokenRepository(Protocol):
     """Refresh tokens by `jti`. `spend` is a conditional update: it succeeds for
@@ -96,6 +102,67 @@ class AuditTrail(Protocol):
     async def record(self, entry: AuditEntry) -> None: ...
 
 
+class NotificationRepository(Protocol):
+    """Notifications and their events. Every status change is a conditional
+    update guarded by the statuses it may come from, so a redelivered message,
+    a second scheduler or a late cancel can never move a row twice."""
+
+    async def add_many(self, items: Sequence[NewNotification], now: datetime) -> None: ...
+
+    async def get(self, notification_id: uuid.UUID) -> NotificationRecord | None: ...
+
+    async def page(self, query: NotificationQuery) -> Page: ...
+
+    async def events(self, notification_id: uuid.UUID) -> list[EventRecord]: ...
+
+    async def events_for(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[EventRecord]]: ...
+
+    async def edit(
+        self, notification_id: uuid.UUID, values: dict[str, Any], now: datetime
+    ) -> bool: ...
+
+    async def cancel(self, notification_id: uuid.UUID, now: datetime) -> bool: ...
+
+    async def take_unpublished(
+        self, now: datetime, *, grace: timedelta, limit: int
+    ) -> list[QueueMessage]: ...
+
+    async def mark_published(self, ids: Sequence[uuid.UUID], at: datetime) -> None: ...
+
+    async def promote_scheduled(self, now: datetime, *, limit: int) -> int: ...
+
+    async def recover(
+        self, now: datetime, *, claim_lease: timedelta, redelivery: timedelta
+    ) -> tuple[int, int]: ...
+
+    async def claim(self, ids: Sequence[uuid.UUID], now: datetime) -> list[Claimed]: ...
+
+    async def record_outcomes(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None: ...
+
+    async def dead_letters(self, *, limit: int, offset: int) -> list[NotificationRecord]: ...
+
+    async def redrive(self, notification_id: uuid.UUID, now: datetime, actor: str) -> bool: ...
+
+
+class IdempotencyStore(Protocol):
+    """Stored first responses per (caller, key), Stripe style.
+
+    `reserve` returns None when the key is new (and now held), else the stored
+    record: its request hash and, once finished, the response to replay."""
+
+    async def reserve(
+        self, scope: str, key: str, request_hash: str, now: datetime, ttl: timedelta
+    ) -> StoredResponse | None: ...
+
+    async def finish(
+        self, scope: str, key: str, status: int, body: dict[str, Any] | list[Any]
+    ) -> None: ...
+
+    async def release(self, scope: str, key: str) -> None: ...
+
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """The repositories of one transaction. Services never commit: the edge
     (a request or a worker batch) commits when the use case returns."""
@@ -104,6 +171,12 @@ class UnitOfWork(Protocol):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     audit: AuditTrail
+    notifications: NotificationRepository
+    idempotency: IdempotencyStore
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` once this transaction has committed (never if it rolls
+        back): how a use case publishes only what is durably stored."""
 
     async def commit(self) -> None: ...
 
@@ -122,3 +195,46 @@ class RateLimiter(Component, Protocol):
     async def hit(self, key: str, tiers: str) -> RateDecision: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    request_hash: str
+    status: int | None  # None while the first request is still in flight
+    body: dict[str, Any] | list[Any] | None
+
+
+class Queue(Component, Protocol):
+    """Transport from the API and the outbox to the workers, shaped like Kafka.
+
+    `publish` returns once the messages are accepted. `consume` hands out up to
+    `max_messages`, highest-priority lane first, waiting at most `wait_seconds`.
+    `ack` is called after the outcomes are stored; a message handed out and
+    never acknowledged (its worker died) is delivered again. The database stays
+    the source of truth: a message is only ever a pointer to a row.
+    """
+
+    async def publish(self, messages: Sequence[QueueMessage]) -> None: ...
+
+    async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]: ...
+
+    async def ack(self, messages: Sequence[QueueMessage]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Provider(Protocol):
+    """Sends one message on one channel and says what happened: sent, retry
+    later (with the provider's minimum wait), or failed for good."""
+
+    name: str
+
+    async def send(self, message: OutgoingMessage) -> SendResult: ...
+
+
+class SandboxOutbox(Protocol):
+    """The sandbox provider's record of what it would have sent."""
+
+    async def record(self, message: OutgoingMessage) -> str: ...
+
+    async def recent(self, limit: int) -> list[dict[str, Any]]: ...

@@ -12,16 +12,22 @@ from clarion.api import health
 from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
-from clarion.api.routers import admin, auth, users
+from clarion.api.routers import admin, auth, notifications, users
 from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
 from clarion.observability.logging import configure_logging, get_logger
+from clarion.worker.runtime import start
 
 log = get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    container: Container | None = None,
+    *,
+    workers: bool = False,
+) -> FastAPI:
     """Build the app. With no arguments (as `uvicorn --factory` calls it) settings
     come from the environment; tests pass their own settings or container."""
     if container is not None:
@@ -37,9 +43,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or build_container(resolved_settings)
         dialect = app.state.container.engine.dialect.name
         log.info("api.started", version=__version__, database=dialect)
+        background = await start(app.state.container, workers=workers, schedule=workers)
         try:
             yield
         finally:
+            await background.shutdown()
             if owned:
                 await app.state.container.close()
 
@@ -58,5 +66,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(notifications.router)
     app.include_router(admin.router)
     return app

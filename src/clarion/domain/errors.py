@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def field_error(
+    field: str, message: str, *, location: str = "body", kind: str = "value_error"
+) -> dict[str, Any]:
+    """One entry of an error's `details`: which field, where, and what is wrong."""
+    return {"location": location, "field": field, "message": message, "type": kind}
+
+
 class ClarionError(Exception):
     """Base of every error Clarion reports to a caller."""
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clarion.adapters.db.models import ApiKeyRow, AuditLog, RefreshTokenRow, User
 from clarion.domain.enums import Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, Scope, UserAccount
-from clarion.ports import ApiKeyRepository, AuditTrail, RefreshTokenRepository, UserRepository
 
 
 def user_from_row(row: User) -> UserAccount:
@@ -83,6 +82,12 @@ class SqlUsers:
 
     async def delete(self, user_id: uuid.UUID) -> None:
         await self._session.execute(delete(User).where(User.id == user_id))
+
+    async def existing(self, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        if not user_ids:
+            return set()
+        rows = await self._session.scalars(select(User.id).where(User.id.in_(user_ids)))
+        return set(rows)
 
     async def count_admins(self) -> int:
         found = await self._session.scalar(
@@ -218,23 +223,3 @@ class SqlAuditTrail:
             )
         )
         await self._session.flush()
-
-
-class SqlUnitOfWork:
-    """One session, one transaction, every repository on it."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.users: UserRepository = SqlUsers(session)
-        self.refresh_tokens: RefreshTokenRepository = SqlRefreshTokens(session)
-        self.api_keys: ApiKeyRepository = SqlApiKeys(session)
-        self.audit: AuditTrail = SqlAuditTrail(session)
-
-    async def commit(self) -> None:
-        await self.session.commit()
-
-    async def rollback(self) -> None:
-        await self.session.rollback()
-
-    async def close(self) -> None:
-        await self.session.close()

@@ -83,6 +83,14 @@ class Notification(Base):
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONDocument)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # delivery bookkeeping
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    provider: Mapped[str | None] = mapped_column(String(50))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    priority_rank: Mapped[int] = mapped_column(default=2, server_default="2")
 
     __table_args__ = (
         Index("ix_notifications_user_id", "user_id"),
@@ -102,6 +110,20 @@ class Notification(Base):
             text("created_at DESC"),
             postgresql_where=text("status = 'FAILED'"),
             sqlite_where=text("status = 'FAILED'"),
+        ),
+        # the outbox: committed, due, not yet handed to the queue
+        Index(
+            "ix_notifications_unpublished",
+            "priority_rank",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING' AND published_at IS NULL"),
+            sqlite_where=text("status = 'PENDING' AND published_at IS NULL"),
+        ),
+        Index(
+            "ix_notifications_processing",
+            "claimed_at",
+            postgresql_where=text("status = 'PROCESSING'"),
+            sqlite_where=text("status = 'PROCESSING'"),
         ),
     )
 
@@ -196,3 +218,35 @@ class ApiKeyRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class SandboxMessage(Base):
+    """What the sandbox provider would have sent. One row per notification: the
+    sandbox honours the notification id as an idempotency key, as a provider
+    with idempotency keys does, and counts the duplicates it suppressed."""
+
+    __tablename__ = "sandbox_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    notification_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    content: Mapped[dict[str, Any]]
+    duplicates: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_sandbox_messages_created_at", text("created_at DESC")),)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None]
+    response_body: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)

@@ -1,19 +1,95 @@
 """The embedded queue: in-process transport for `clarion serve`.
 
-The database stays the source of truth; this queue only carries ids from the
-API to the in-process worker, so it is always reachable while the process runs.
-The consumer side arrives with the notification pipeline.
+One FIFO lane per priority; `consume` always drains the most urgent lane
+first, so a LOW backlog never delays URGENT work. The database stays the
+source of truth: after a crash this queue is empty, and the outbox sweeper
+publishes again every row that was not delivered.
 """
 
 from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.notifications import LANES
 
 
 class EmbeddedQueue:
     name = "queue"
     kind = "embedded"
+    # an empty queue at start means every unfinished row must be published again
+    survives_restart = False
+
+    def __init__(self, *, visibility_timeout: float = 300.0) -> None:
+        self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
+        self._queued: set[uuid.UUID] = set()
+        self._in_flight: dict[uuid.UUID, tuple[QueueMessage, float]] = {}
+        self._visibility_timeout = visibility_timeout
+        self._arrived = asyncio.Event()
 
     async def ping(self) -> None:
         return None
 
+    def depth(self) -> dict[str, int]:
+        return {lane.value: len(messages) for lane, messages in self._lanes.items()}
+
+    async def publish(self, messages: Sequence[QueueMessage]) -> None:
+        for message in messages:
+            if message.notification_id in self._queued:
+                continue  # already waiting: a second copy would only lose its claim
+            self._queued.add(message.notification_id)
+            self._lanes[message.priority].append(message)
+        if messages:
+            self._arrived.set()
+
+    async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            self._requeue_expired()
+            taken = self._take(max_messages)
+            if taken:
+                return taken
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return []
+
+    def _take(self, max_messages: int) -> list[QueueMessage]:
+        taken: list[QueueMessage] = []
+        expires = time.monotonic() + self._visibility_timeout
+        for lane in LANES:
+            messages = self._lanes[lane]
+            while messages and len(taken) < max_messages:
+                message = messages.popleft()
+                self._queued.discard(message.notification_id)
+                self._in_flight[message.notification_id] = (message, expires)
+                taken.append(message)
+            if taken:
+                # a batch never mixes lanes: urgent work is not held up by a
+                # slow LOW message sharing its batch
+                break
+        return taken
+
+    def _requeue_expired(self) -> None:
+        now = time.monotonic()
+        expired = [m for m, deadline in self._in_flight.values() if deadline <= now]
+        for message in expired:
+            del self._in_flight[message.notification_id]
+            if message.notification_id not in self._queued:
+                self._queued.add(message.notification_id)
+                self._lanes[message.priority].appendleft(message)
+
+    async def ack(self, messages: Sequence[QueueMessage]) -> None:
+        for message in messages:
+            self._in_flight.pop(message.notification_id, None)
+
     async def close(self) -> None:
-        return None
+        self._arrived.set()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from clarion.api.deps import ContextDep, PrincipalDep, UowDep
+from clarion.api.deps import ContainerDep, ContextDep, PrincipalDep, UowDep
+from clarion.api.notification_schemas import DeadLetterOut, EventOut, NotificationOut
 from clarion.api.routers.users import list_users
 from clarion.api.schemas import (
     ApiKeyCreate,
@@ -17,7 +18,11 @@ from clarion.api.schemas import (
     UserOut,
     UserPage,
 )
+from clarion.domain.enums import EventType
 from clarion.services import api_keys, users
+from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.notifications import redrive
+from clarion.services.users import require_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -65,3 +70,56 @@ async def revoke_api_key(
     key_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, context: ContextDep
 ) -> ApiKeyOut:
     return ApiKeyOut.of(await api_keys.revoke_api_key(uow, principal, key_id, context))
+
+
+@router.get("/dlq", response_model=list[DeadLetterOut], summary="Dead letters with their errors")
+async def dead_letters(
+    principal: PrincipalDep,
+    uow: UowDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[DeadLetterOut]:
+    require_admin(principal)
+    records = await uow.notifications.dead_letters(limit=limit, offset=offset)
+    history = await uow.notifications.events_for([r.id for r in records])
+    return [
+        DeadLetterOut(
+            notification=NotificationOut.of(record),
+            errors=[
+                EventOut.of(e)
+                for e in history[record.id]
+                if e.type in (EventType.RETRIED, EventType.FAILED)
+            ],
+        )
+        for record in records
+    ]
+
+
+@router.post("/notifications/{notification_id}/retry", response_model=NotificationOut)
+async def retry_notification(
+    notification_id: uuid.UUID,
+    principal: PrincipalDep,
+    uow: UowDep,
+    context: ContextDep,
+    container: ContainerDep,
+) -> NotificationOut:
+    record = await redrive(container.notifications, uow, principal, notification_id, context)
+    await container.cache.delete(notification_key(notification_id))
+    await container.cache.invalidate_tag(user_tag(record.user_id))
+    return NotificationOut.of(record)
+
+
+@router.get("/sandbox/messages", summary="What the sandbox provider would have sent")
+async def sandbox_messages(
+    principal: PrincipalDep,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict[str, Any]]:
+    require_admin(principal)
+    return await container.sandbox.recent(limit)
+
+
+@router.get("/metrics", summary="Queue depth per lane and cache hit counts")
+async def metrics(principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
+    require_admin(principal)
+    return {"queue": container.queue_depth(), "cache": container.cache_stats.as_dict()}

@@ -1,0 +1,452 @@
+"""SQL repository for notifications and their events: the queue's source of truth."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clarion.adapters.db.models import Event, Notification, User
+from clarion.domain.delivery import QueueMessage, queue_key
+from clarion.domain.enums import EventType, NotificationStatus
+from clarion.domain.notifications import (
+    CANCELLABLE,
+    EDITABLE,
+    PRIORITY_RANK,
+    EventRecord,
+    NewNotification,
+    NotificationRecord,
+    sources_of,
+)
+from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
+
+S = NotificationStatus
+
+
+def record_from_row(row: Notification) -> NotificationRecord:
+    return NotificationRecord(
+        id=row.id,
+        user_id=row.user_id,
+        channel=row.channel,
+        type=row.type,
+        priority=row.priority,
+        status=row.status,
+        payload=row.payload,
+        metadata=row.metadata_,
+        scheduled_for=row.scheduled_for,
+        sent_at=row.sent_at,
+        failed_at=row.failed_at,
+        error_message=row.error_message,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        provider=row.provider,
+        provider_message_id=row.provider_message_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def event_from_row(row: Event) -> EventRecord:
+    return EventRecord(
+        id=row.id,
+        notification_id=row.notification_id,
+        type=row.type,
+        status=row.status,
+        channel=row.channel,
+        metadata=row.metadata_,
+        timestamp=row.timestamp,
+    )
+
+
+class SqlNotifications:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_many(self, items: Sequence[NewNotification], now: datetime) -> None:
+        if not items:
+            return
+        rows = []
+        events = []
+        for item in items:
+            status = item.initial_status(now)
+            rows.append(
+                {
+                    "id": item.id,
+                    "user_id": item.user_id,
+                    "channel": item.channel,
+                    "type": item.type,
+                    "priority": item.priority,
+                    "priority_rank": PRIORITY_RANK[item.priority],
+                    "status": status,
+                    "payload": item.payload,
+                    "metadata_": item.metadata,
+                    "scheduled_for": item.scheduled_for,
+                    "created_at": now,
+                    "updated_at": now,
+                    "attempts": 0,
+                }
+            )
+            for event_type in item.initial_events(now):
+                events.append(
+                    self._event(item.id, item.user_id, item.channel, event_type, status, now)
+                )
+        await self._session.execute(insert(Notification), rows)
+        await self._session.execute(insert(Event), events)
+
+    @staticmethod
+    def _event(
+        notification_id: uuid.UUID,
+        user_id: uuid.UUID,
+        channel: Any,
+        event_type: EventType,
+        status: NotificationStatus,
+        now: datetime,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "notification_id": notification_id,
+            "user_id": user_id,
+            "type": event_type,
+            "status": status,
+            "channel": channel,
+            "metadata_": metadata,
+            "timestamp": now,
+        }
+
+    async def get(self, notification_id: uuid.UUID) -> NotificationRecord | None:
+        row = await self._session.get(Notification, notification_id, populate_existing=True)
+        return record_from_row(row) if row else None
+
+    async def page(self, query: NotificationQuery) -> Page:
+        statement = select(Notification)
+        conditions = []
+        if query.user_id is not None:
+            conditions.append(Notification.user_id == query.user_id)
+        for column, values in (
+            (Notification.status, query.statuses),
+            (Notification.channel, query.channels),
+            (Notification.type, query.types),
+            (Notification.priority, query.priorities),
+        ):
+            if values:
+                conditions.append(column.in_(values))
+        if query.created_from is not None:
+            conditions.append(Notification.created_at >= query.created_from)
+        if query.created_to is not None:
+            conditions.append(Notification.created_at < query.created_to)
+        if query.after is not None:
+            created, last_id = query.after
+            conditions.append(
+                or_(
+                    Notification.created_at < created,
+                    and_(Notification.created_at == created, Notification.id < last_id),
+                )
+            )
+        statement = (
+            statement.where(*conditions)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(query.limit + 1)
+        )
+        rows = list((await self._session.scalars(statement)).all())
+        items = [record_from_row(row) for row in rows[: query.limit]]
+        has_more = len(rows) > query.limit
+        return Page(items=items, last=(items[-1].created_at, items[-1].id) if has_more else None)
+
+    async def events(self, notification_id: uuid.UUID) -> list[EventRecord]:
+        rows = await self._session.scalars(
+            select(Event)
+            .where(Event.notification_id == notification_id)
+            .order_by(Event.timestamp, Event.id)
+        )
+        return [event_from_row(row) for row in rows]
+
+    async def events_for(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[EventRecord]]:
+        found: dict[uuid.UUID, list[EventRecord]] = {i: [] for i in ids}
+        if ids:
+            rows = await self._session.scalars(
+                select(Event).where(Event.notification_id.in_(ids)).order_by(Event.timestamp)
+            )
+            for row in rows:
+                found[row.notification_id].append(event_from_row(row))
+        return found
+
+    async def edit(self, notification_id: uuid.UUID, values: dict[str, Any], now: datetime) -> bool:
+        """Change a notification not yet handed to a worker; False if it already was."""
+        if "priority" in values:
+            values["priority_rank"] = PRIORITY_RANK[values["priority"]]
+        result = await self._session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.status.in_(EDITABLE))
+            .values(**values, updated_at=now)
+            .returning(Notification.user_id, Notification.channel, Notification.status)
+        )
+        changed = result.first()
+        if changed is None:
+            return False
+        if "status" in values:
+            event = EventType.SCHEDULED if values["status"] is S.SCHEDULED else None
+            if event is not None:
+                await self._session.execute(
+                    insert(Event),
+                    [self._event(notification_id, changed[0], changed[1], event, changed[2], now)],
+                )
+        return True
+
+    async def cancel(self, notification_id: uuid.UUID, now: datetime) -> bool:
+        result = await self._session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.status.in_(CANCELLABLE))
+            .values(status=S.CANCELLED, updated_at=now, next_attempt_at=None)
+            .returning(Notification.user_id, Notification.channel)
+        )
+        cancelled = result.first()
+        if cancelled is None:
+            return False
+        await self._session.execute(
+            insert(Event),
+            [
+                self._event(
+                    notification_id,
+                    cancelled[0],
+                    cancelled[1],
+                    EventType.CANCELLED,
+                    S.CANCELLED,
+                    now,
+                )
+            ],
+        )
+        return True
+
+    async def take_unpublished(
+        self, now: datetime, *, grace: timedelta, limit: int
+    ) -> list[QueueMessage]:
+        """Due rows never handed to the queue, highest priority first, marked as
+        published in this transaction. On PostgreSQL, SKIP LOCKED keeps two
+        schedulers from taking the same rows."""
+        due = or_(
+            and_(Notification.next_attempt_at.is_(None), Notification.created_at <= now - grace),
+            Notification.next_attempt_at <= now,
+        )
+        picked = (
+            select(Notification.id)
+            .where(Notification.status == S.PENDING, Notification.published_at.is_(None), due)
+            .order_by(
+                Notification.priority_rank, Notification.next_attempt_at, Notification.created_at
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self._session.execute(
+            update(Notification)
+            .where(Notification.id.in_(picked.scalar_subquery()))
+            .values(published_at=now)
+            .returning(
+                Notification.id,
+                Notification.user_id,
+                Notification.channel,
+                Notification.priority,
+                Notification.attempts,
+                Notification.payload,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return [
+            QueueMessage(
+                notification_id=row.id,
+                user_id=row.user_id,
+                channel=row.channel,
+                priority=row.priority,
+                attempt=row.attempts + 1,
+                key=queue_key(row.payload, row.user_id),
+            )
+            for row in result
+        ]
+
+    async def mark_published(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
+        if ids:
+            await self._session.execute(
+                update(Notification)
+                .where(Notification.id.in_(ids), Notification.published_at.is_(None))
+                .values(published_at=at)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def promote_scheduled(self, now: datetime, *, limit: int) -> int:
+        picked = (
+            select(Notification.id)
+            .where(Notification.status == S.SCHEDULED, Notification.scheduled_for <= now)
+            .order_by(Notification.scheduled_for)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self._session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_(picked.scalar_subquery()), Notification.status == S.SCHEDULED
+            )
+            .values(
+                status=S.PENDING,
+                next_attempt_at=Notification.scheduled_for,
+                published_at=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def recover(
+        self, now: datetime, *, claim_lease: timedelta, redelivery: timedelta
+    ) -> tuple[int, int]:
+        """Work lost in transit: claims whose worker died go back to PENDING, and
+        rows published long ago but never claimed are published again."""
+        reclaimed = await self._session.execute(
+            update(Notification)
+            .where(
+                Notification.status == S.PROCESSING, Notification.claimed_at <= now - claim_lease
+            )
+            .values(status=S.PENDING, published_at=None, claimed_at=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        republished = await self._session.execute(
+            update(Notification)
+            .where(
+                Notification.status == S.PENDING,
+                Notification.published_at <= now - redelivery,
+            )
+            .values(published_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(reclaimed.rowcount), int(republished.rowcount)  # type: ignore[attr-defined]
+
+    async def claim(self, ids: Sequence[uuid.UUID], now: datetime) -> list[Claimed]:
+        """PENDING → PROCESSING for the rows no one else claimed; a redelivered
+        message whose row is already claimed, sent or cancelled gets nothing."""
+        if not ids:
+            return []
+        result = await self._session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_(ids),
+                Notification.status.in_(sources_of(S.PROCESSING)),
+                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            )
+            .values(
+                status=S.PROCESSING,
+                claimed_at=now,
+                attempts=Notification.attempts + 1,
+                updated_at=now,
+            )
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed_ids = [row[0] for row in result]
+        if not claimed_ids:
+            return []
+        rows = await self._session.execute(
+            select(Notification, User.email)
+            .join(User, User.id == Notification.user_id)
+            .where(Notification.id.in_(claimed_ids))
+            .execution_options(populate_existing=True)
+        )
+        return [Claimed(record=record_from_row(n), user_email=email) for n, email in rows]
+
+    async def record_outcomes(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
+        """Write every outcome of a batch with one statement per kind."""
+        by_status: dict[NotificationStatus, list[dict[str, Any]]] = {}
+        events = []
+        for outcome in outcomes:
+            by_status.setdefault(outcome.status, []).append(
+                {
+                    "b_id": outcome.notification_id,
+                    "b_status": outcome.status,
+                    "b_sent_at": now if outcome.status is S.SENT else None,
+                    "b_failed_at": now if outcome.status is S.FAILED else None,
+                    "b_error": outcome.error,
+                    "b_next": outcome.next_attempt_at,
+                    "b_provider": outcome.provider,
+                    "b_message_id": outcome.provider_message_id,
+                }
+            )
+            events.append(
+                self._event(
+                    outcome.notification_id,
+                    outcome.user_id,
+                    outcome.channel,
+                    outcome.event,
+                    outcome.status,
+                    now,
+                    outcome.event_metadata,
+                )
+            )
+        # Core, not ORM: an executemany with our own WHERE (ORM bulk update
+        # would match by primary key alone and drop the status guard).
+        notifications = cast(Table, Notification.__table__)
+        table = notifications.c
+        statement = (
+            update(notifications)
+            .where(table.id == bindparam("b_id"), table.status == S.PROCESSING)
+            .values(
+                status=bindparam("b_status"),
+                sent_at=bindparam("b_sent_at"),
+                failed_at=bindparam("b_failed_at"),
+                error_message=bindparam("b_error"),
+                next_attempt_at=bindparam("b_next"),
+                provider=bindparam("b_provider"),
+                provider_message_id=bindparam("b_message_id"),
+                published_at=None,
+                claimed_at=None,
+                updated_at=now,
+            )
+        )
+        for rows in by_status.values():
+            await self._session.execute(statement, rows)
+        if events:
+            await self._session.execute(insert(Event), events)
+
+    async def dead_letters(self, *, limit: int, offset: int) -> list[NotificationRecord]:
+        rows = await self._session.scalars(
+            select(Notification)
+            .where(Notification.status == S.FAILED)
+            .order_by(Notification.created_at.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [record_from_row(row) for row in rows]
+
+    async def redrive(self, notification_id: uuid.UUID, now: datetime, actor: str) -> bool:
+        result = await self._session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.status == S.FAILED)
+            .values(
+                status=S.PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                published_at=None,
+                failed_at=None,
+                updated_at=now,
+            )
+            .returning(Notification.user_id, Notification.channel)
+        )
+        row = result.first()
+        if row is None:
+            return False
+        await self._session.execute(
+            insert(Event),
+            [
+                self._event(
+                    notification_id,
+                    row[0],
+                    row[1],
+                    EventType.RETRIED,
+                    S.PENDING,
+                    now,
+                    {"redrivenBy": actor},
+                )
+            ],
+        )
+        return True

@@ -1,0 +1,66 @@
+"""`Idempotency-Key` on POSTs, with Stripe's semantics: the first response for a
+key is stored and replayed for 24 hours; the same key with another body is 422;
+a request still in flight with the key gets 409; keys are scoped per caller."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from clarion.domain.errors import Conflict, InvalidInput
+from clarion.domain.identity import Principal
+from clarion.domain.time import utcnow
+from clarion.ports import UnitOfWork
+
+KEEP_FOR = timedelta(hours=24)
+
+
+class KeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+
+
+class KeyInFlight(Conflict):
+    code = "idempotency_key_in_use"
+
+
+MAX_KEY_LENGTH = 255
+
+
+def request_hash(path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
+
+
+async def idempotent(
+    uow: UnitOfWork,
+    principal: Principal,
+    key: str | None,
+    fingerprint: str,
+    handle: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    if key is None:
+        status, body = await handle()
+        return JSONResponse(body, status)
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.")
+    scope = f"{principal.kind}:{principal.id}"
+    stored = await uow.idempotency.reserve(scope, key, fingerprint, utcnow(), KEEP_FOR)
+    if stored is not None:
+        if stored.request_hash != fingerprint:
+            raise KeyReused("This Idempotency-Key was used with a different request.")
+        if stored.status is None:
+            raise KeyInFlight("A request with this Idempotency-Key is still in progress.")
+        return JSONResponse(stored.body, stored.status, headers={"Idempotent-Replayed": "true"})
+    try:
+        status, body = await handle()
+        await uow.idempotency.finish(scope, key, status, body)
+    except Exception:
+        # the request did no work: let the client try again with the same key
+        await uow.idempotency.release(scope, key)
+        raise
+    return JSONResponse(body, status)

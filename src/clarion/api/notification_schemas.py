@@ -1,0 +1,149 @@
+"""Notification bodies. The payload is checked against its channel's shape."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from clarion.api.schemas import EMAIL_PATTERN, RequestModel, ResponseModel
+from clarion.domain.enums import (
+    Channel,
+    EventType,
+    NotificationStatus,
+    NotificationType,
+    Priority,
+)
+from clarion.domain.notifications import EventRecord, NotificationRecord
+
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+Short = Annotated[str, Field(min_length=1, max_length=500)]
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+Metadata = Annotated[dict[str, Any], Field(max_length=50)]
+
+
+class EmailPayload(RequestModel):
+    subject: Short
+    body: Text
+    html: Annotated[str, Field(max_length=100_000)] | None = None
+    to: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
+
+
+class SmsPayload(RequestModel):
+    body: Annotated[str, Field(min_length=1, max_length=1600)]
+    to: E164
+
+
+class PushPayload(RequestModel):
+    title: Short
+    body: Text
+    data: dict[str, str] | None = None
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class InAppPayload(RequestModel):
+    title: Short
+    body: Text
+    data: dict[str, Any] | None = None
+
+
+PAYLOADS: dict[Channel, type[RequestModel]] = {
+    Channel.EMAIL: EmailPayload,
+    Channel.SMS: SmsPayload,
+    Channel.PUSH: PushPayload,
+    Channel.IN_APP: InAppPayload,
+}
+
+
+class NotificationCreate(RequestModel):
+    user_id: uuid.UUID
+    channel: Channel
+    type: NotificationType
+    priority: Priority = Priority.MEDIUM
+    payload: dict[str, Any]
+    scheduled_for: AwareDatetime | None = None
+    metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _payload_fits_channel(self) -> NotificationCreate:
+        shape = PAYLOADS[self.channel]
+        self.payload = shape.model_validate(self.payload).model_dump(exclude_none=True)
+        return self
+
+
+class NotificationBatch(RequestModel):
+    # items are validated one by one, so one bad item does not reject the rest
+    notifications: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
+
+
+class NotificationUpdate(RequestModel):
+    scheduled_for: AwareDatetime | None = None
+    priority: Priority | None = None
+    metadata: Metadata | None = None
+    status: Literal["CANCELLED"] | None = Field(
+        default=None, description="Set to CANCELLED to cancel."
+    )
+
+
+class NotificationOut(ResponseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    channel: Channel
+    type: NotificationType
+    priority: Priority
+    status: NotificationStatus
+    payload: dict[str, Any]
+    metadata: dict[str, Any] | None
+    scheduled_for: datetime | None
+    sent_at: datetime | None
+    failed_at: datetime | None
+    error_message: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    provider: str | None
+    provider_message_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: NotificationRecord) -> NotificationOut:
+        return cls.model_validate(record, from_attributes=True)
+
+
+class EventOut(ResponseModel):
+    id: uuid.UUID
+    notification_id: uuid.UUID
+    type: EventType
+    status: NotificationStatus
+    channel: Channel
+    metadata: dict[str, Any] | None
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, record: EventRecord) -> EventOut:
+        return cls.model_validate(record, from_attributes=True)
+
+
+class NotificationPage(ResponseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int
+    notification: NotificationOut | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchResult(ResponseModel):
+    created: int
+    failed: int
+    results: list[BatchItemResult]
+
+
+class DeadLetterOut(ResponseModel):
+    notification: NotificationOut
+    errors: list[EventOut]

@@ -1,0 +1,284 @@
+"""`/notifications`: accept, read, change and cancel notifications."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, ValidationError
+
+from clarion.api.deps import ContainerDep, PrincipalDep, UowDep
+from clarion.api.errors import error_body
+from clarion.api.idempotency import idempotent, request_hash
+from clarion.api.notification_schemas import (
+    BatchItemResult,
+    BatchResult,
+    EventOut,
+    NotificationBatch,
+    NotificationCreate,
+    NotificationOut,
+    NotificationPage,
+    NotificationUpdate,
+)
+from clarion.bootstrap import Container
+from clarion.domain.enums import Channel, NotificationStatus, NotificationType, Priority
+from clarion.domain.errors import InvalidInput, field_error
+from clarion.domain.notifications import NewNotification
+from clarion.domain.pipeline import NotificationQuery, Page
+from clarion.services.cache_keys import NOTIFICATION_TTL, notification_key, user_tag
+from clarion.services.notifications import may_see
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def new_notification(body: NotificationCreate) -> NewNotification:
+    return NewNotification(
+        user_id=body.user_id,
+        channel=body.channel,
+        type=body.type,
+        priority=body.priority,
+        payload=body.payload,
+        metadata=body.metadata,
+        scheduled_for=body.scheduled_for,
+    )
+
+
+def dump(model: NotificationOut) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=NotificationOut)
+async def create_notification(
+    body: NotificationCreate,
+    principal: PrincipalDep,
+    uow: UowDep,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def handle() -> tuple[int, Any]:
+        [record] = await container.notifications.accept(uow, principal, [new_notification(body)])
+        await container.cache.invalidate_tag(user_tag(record.user_id))
+        return 201, dump(NotificationOut.of(record))
+
+    fingerprint = request_hash("/notifications", body.model_dump(mode="json"))
+    return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
+
+
+@router.post("/batch", response_model=BatchResult, summary="Up to 1,000 notifications")
+async def create_batch(
+    body: NotificationBatch,
+    principal: PrincipalDep,
+    uow: UowDep,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def handle() -> tuple[int, Any]:
+        valid: list[tuple[int, NewNotification]] = []
+        results: dict[int, BatchItemResult] = {}
+        for index, raw in enumerate(body.notifications):
+            try:
+                valid.append((index, new_notification(NotificationCreate.model_validate(raw))))
+            except ValidationError as exc:
+                results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
+        known = await uow.users.existing({item.user_id for _, item in valid})
+        for index, item in list(valid):
+            if item.user_id not in known:
+                valid.remove((index, item))
+                details = [field_error("userId", "no such user", kind="not_found")]
+                results[index] = BatchItemResult(
+                    index=index,
+                    status=422,
+                    error=error_body(422, "validation_error", "No such user.", details),
+                )
+        records = await container.notifications.accept(uow, principal, [i for _, i in valid])
+        for (index, _), record in zip(valid, records, strict=True):
+            results[index] = BatchItemResult(
+                index=index, status=201, notification=NotificationOut.of(record)
+            )
+        for user_id in {r.user_id for r in records}:
+            await container.cache.invalidate_tag(user_tag(user_id))
+        ordered = [results[i] for i in range(len(body.notifications))]
+        outcome = BatchResult(
+            created=len(records), failed=len(ordered) - len(records), results=ordered
+        )
+        return 200, outcome.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    fingerprint = request_hash("/notifications/batch", body.model_dump(mode="json"))
+    return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
+
+
+def item_error(exc: ValidationError) -> dict[str, Any]:
+    details = [
+        {
+            "location": "body",
+            "field": ".".join(str(part) for part in error["loc"]),
+            "message": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors()
+    ]
+    return error_body(422, "validation_error", "The notification has invalid fields.", details)
+
+
+def encode_cursor(last: tuple[datetime, uuid.UUID] | None) -> str | None:
+    if last is None:
+        return None
+    raw = f"{last[0].isoformat()}|{last[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, last_id = raw.split("|")
+        return datetime.fromisoformat(created), uuid.UUID(last_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput(
+            "The cursor is not valid.",
+            details=[field_error("cursor", "not a cursor", location="query")],
+        ) from None
+
+
+def page_out(page: Page) -> NotificationPage:
+    return NotificationPage(
+        items=[NotificationOut.of(r) for r in page.items], next_cursor=encode_cursor(page.last)
+    )
+
+
+Statuses = Annotated[list[NotificationStatus] | None, Query(alias="status")]
+Channels = Annotated[list[Channel] | None, Query(alias="channel")]
+Types = Annotated[list[NotificationType] | None, Query(alias="type")]
+Priorities = Annotated[list[Priority] | None, Query(alias="priority")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def build_query(
+    user_id: uuid.UUID | None,
+    statuses: list[NotificationStatus] | None,
+    channels: list[Channel] | None,
+    types: list[NotificationType] | None,
+    priorities: list[Priority] | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> NotificationQuery:
+    return NotificationQuery(
+        user_id=user_id,
+        statuses=tuple(statuses or ()),
+        channels=tuple(channels or ()),
+        types=tuple(types or ()),
+        priorities=tuple(priorities or ()),
+        created_from=created_from,
+        created_to=created_to,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+@router.get("", response_model=NotificationPage, summary="Own notifications (all for admins)")
+async def list_notifications(
+    principal: PrincipalDep,
+    uow: UowDep,
+    container: ContainerDep,
+    statuses: Statuses = None,
+    channels: Channels = None,
+    types: Types = None,
+    priorities: Priorities = None,
+    created_from: Annotated[AwareDatetime | None, Query(alias="createdFrom")] = None,
+    created_to: Annotated[AwareDatetime | None, Query(alias="createdTo")] = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> NotificationPage:
+    query = build_query(
+        None, statuses, channels, types, priorities, created_from, created_to, cursor, limit
+    )
+    return page_out(await container.notifications.page(uow, principal, query))
+
+
+@router.get("/user/{user_id}", response_model=NotificationPage)
+async def list_for_user(
+    user_id: uuid.UUID,
+    principal: PrincipalDep,
+    uow: UowDep,
+    container: ContainerDep,
+    statuses: Statuses = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> NotificationPage:
+    query = build_query(user_id, statuses, None, None, None, None, None, cursor, limit)
+    return page_out(await container.notifications.page(uow, principal, query))
+
+
+@router.get("/{notification_id}", response_model=NotificationOut)
+async def get_notification(
+    notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
+) -> JSONResponse:
+    key = notification_key(notification_id)
+    cached = await container.cache.get(key)
+    if cached is not None:
+        data = json.loads(cached)
+        if may_see(principal, uuid.UUID(data["userId"])):
+            return JSONResponse(data)
+    record = await container.notifications.visible(uow, principal, notification_id)
+    data = dump(NotificationOut.of(record))
+    await container.cache.set(
+        key, json.dumps(data).encode(), NOTIFICATION_TTL, tags=(user_tag(record.user_id),)
+    )
+    return JSONResponse(data)
+
+
+@router.get("/{notification_id}/events", response_model=list[EventOut])
+async def get_events(
+    notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
+) -> list[EventOut]:
+    await container.notifications.visible(uow, principal, notification_id)
+    return [EventOut.of(e) for e in await uow.notifications.events(notification_id)]
+
+
+@router.patch("/{notification_id}", response_model=NotificationOut)
+async def update_notification(
+    notification_id: uuid.UUID,
+    body: NotificationUpdate,
+    principal: PrincipalDep,
+    uow: UowDep,
+    container: ContainerDep,
+) -> NotificationOut:
+    service = container.notifications
+    if body.status == "CANCELLED":
+        record = await service.cancel(uow, principal, notification_id)
+    else:
+        record = await service.edit(
+            uow,
+            principal,
+            notification_id,
+            scheduled_for=body.scheduled_for,
+            clear_schedule="scheduled_for" in body.model_fields_set and body.scheduled_for is None,
+            priority=body.priority,
+            metadata=body.metadata,
+        )
+    await forget(container, notification_id, record.user_id)
+    return NotificationOut.of(record)
+
+
+@router.delete("/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_notification(
+    notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
+) -> Response:
+    record = await container.notifications.cancel(uow, principal, notification_id)
+    await forget(container, notification_id, record.user_id)
+    return Response(status_code=204)
+
+
+async def forget(container: Container, notification_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    await container.cache.delete(notification_key(notification_id))
+    await container.cache.invalidate_tag(user_tag(user_id))

@@ -1,0 +1,66 @@
+"""What a worker hands a provider, and what comes back."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from clarion.domain.enums import Channel, Priority
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: try again no sooner than `retry_after`
+    PERMANENT = "permanent"  # the message can never succeed as it is
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    notification_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: Channel
+    priority: Priority
+    recipient: str
+    content: dict[str, Any]
+    attempt: int
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    provider: str
+    provider_message_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def sent(cls, provider: str, message_id: str | None) -> SendResult:
+        return cls(Outcome.SENT, provider, message_id)
+
+    @classmethod
+    def retry(cls, provider: str, error: str, retry_after: float | None = None) -> SendResult:
+        return cls(Outcome.RETRY, provider, error=error, retry_after=retry_after)
+
+    @classmethod
+    def permanent(cls, provider: str, error: str) -> SendResult:
+        return cls(Outcome.PERMANENT, provider, error=error)
+
+
+def queue_key(payload: dict[str, Any], user_id: uuid.UUID) -> str:
+    """The message key: the explicit recipient, else the user."""
+    return str(payload.get("to") or payload.get("token") or user_id)
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """The body carried by the queue (the seed's NotificationMessage): enough to
+    route and order; the database row stays the source of truth."""
+
+    notification_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: Channel
+    priority: Priority
+    attempt: int
+    key: str  # the recipient: one recipient's messages keep their order in a lane

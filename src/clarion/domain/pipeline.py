@@ -1,0 +1,58 @@
+"""Values that move through the delivery pipeline and the read side."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from clarion.domain.enums import (
+    Channel,
+    EventType,
+    NotificationStatus,
+    NotificationType,
+    Priority,
+)
+from clarion.domain.notifications import NotificationRecord
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notification a worker now owns, with what it needs to address it."""
+
+    record: NotificationRecord
+    user_email: str
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    notification_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: Channel
+    status: NotificationStatus  # SENT, PENDING (a retry) or FAILED
+    event: EventType
+    provider: str | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    event_metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class NotificationQuery:
+    user_id: uuid.UUID | None = None
+    statuses: tuple[NotificationStatus, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    types: tuple[NotificationType, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    after: tuple[datetime, uuid.UUID] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[NotificationRecord] = field(default_factory=list)
+    last: tuple[datetime, uuid.UUID] | None = None  # where the next page starts, if any

@@ -1,0 +1,135 @@
+"""Deliver claimed notifications through their channel's provider and decide
+what each outcome means: sent, retried later, or dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
+from clarion.domain.enums import Channel, EventType, NotificationStatus
+from clarion.domain.notifications import NotificationRecord, RetryPolicy, retry_at
+from clarion.domain.pipeline import Claimed, DeliveryOutcome
+from clarion.observability.logging import get_logger
+from clarion.ports import Provider
+
+log = get_logger(__name__)
+S = NotificationStatus
+
+
+def recipient_for(record: NotificationRecord, user_email: str) -> str:
+    payload = record.payload
+    if record.channel is Channel.EMAIL:
+        return str(payload.get("to") or user_email)
+    if record.channel is Channel.PUSH:
+        return str(payload.get("token", ""))
+    if record.channel is Channel.SMS:
+        return str(payload.get("to", ""))
+    return str(record.user_id)
+
+
+def content_for(record: NotificationRecord) -> dict[str, Any]:
+    keep = {
+        Channel.EMAIL: ("subject", "body", "html"),
+        Channel.SMS: ("body",),
+        Channel.PUSH: ("title", "body", "data"),
+        Channel.IN_APP: ("title", "body", "data"),
+    }[record.channel]
+    return {key: record.payload[key] for key in keep if record.payload.get(key) is not None}
+
+
+def outgoing(claimed: Claimed) -> OutgoingMessage:
+    record = claimed.record
+    return OutgoingMessage(
+        notification_id=record.id,
+        user_id=record.user_id,
+        channel=record.channel,
+        priority=record.priority,
+        recipient=recipient_for(record, claimed.user_email),
+        content=content_for(record),
+        attempt=record.attempts,
+    )
+
+
+class Deliverer:
+    """Sends a batch with bounded concurrency and turns results into outcomes."""
+
+    def __init__(
+        self,
+        providers: Mapping[Channel, Provider],
+        policy: RetryPolicy,
+        *,
+        concurrency: int = 50,
+        rng: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self._providers = providers
+        self._policy = policy
+        self._slots = asyncio.Semaphore(concurrency)
+        self._rng = rng
+
+    async def deliver(self, batch: Sequence[Claimed], now: datetime) -> list[DeliveryOutcome]:
+        results = await asyncio.gather(*(self._send(outgoing(c)) for c in batch))
+        return [self.decide(c.record, r, now) for c, r in zip(batch, results, strict=True)]
+
+    async def _send(self, message: OutgoingMessage) -> SendResult:
+        provider = self._providers[message.channel]
+        async with self._slots:
+            try:
+                return await provider.send(message)
+            except Exception as exc:
+                # A provider that raises has not said the message is bad: retry it.
+                log.warning(
+                    "delivery.provider.crashed", provider=provider.name, error=type(exc).__name__
+                )
+                return SendResult.retry(provider.name, f"{provider.name}: {type(exc).__name__}")
+
+    def decide(
+        self, record: NotificationRecord, result: SendResult, now: datetime
+    ) -> DeliveryOutcome:
+        sent = DeliveryOutcome(
+            notification_id=record.id,
+            user_id=record.user_id,
+            channel=record.channel,
+            provider=result.provider,
+            status=S.SENT,
+            event=EventType.SENT,
+        )
+        attempt = record.attempts
+        if result.outcome is Outcome.SENT:
+            return replace(
+                sent,
+                provider_message_id=result.provider_message_id,
+                event_metadata={"attempt": attempt, "provider": result.provider},
+            )
+        permanent = result.outcome is Outcome.PERMANENT
+        if permanent or self._policy.exhausted(attempt):
+            return replace(
+                sent,
+                status=S.FAILED,
+                event=EventType.FAILED,
+                error=result.error,
+                event_metadata={
+                    "attempt": attempt,
+                    "error": result.error,
+                    "permanent": permanent,
+                    "deadLetter": True,
+                },
+            )
+        delay = self._policy.delay(attempt, retry_after=result.retry_after, rng=self._rng)
+        return replace(
+            sent,
+            status=S.PENDING,
+            event=EventType.RETRIED,
+            error=result.error,
+            next_attempt_at=retry_at(now, delay),
+            event_metadata={
+                "attempt": attempt,
+                "error": result.error,
+                "delaySeconds": round(delay, 3),
+                "retryAfter": result.retry_after,
+            },
+        )

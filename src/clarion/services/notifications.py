@@ -1,0 +1,236 @@
+"""Accepting and managing notifications: who may do what, and what it does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from clarion.domain.delivery import QueueMessage, queue_key
+from clarion.domain.enums import NotificationStatus, Priority
+from clarion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from clarion.domain.identity import Principal, RequestContext, Scope
+from clarion.domain.notifications import (
+    EDITABLE,
+    NewNotification,
+    NotificationRecord,
+)
+from clarion.domain.pipeline import NotificationQuery, Page
+from clarion.domain.time import utcnow
+from clarion.ports import Queue, UnitOfWork
+from clarion.services.outbox import publish_committed
+from clarion.services.users import audit_entry, require_admin
+
+S = NotificationStatus
+
+
+def require(principal: Principal, scope: Scope) -> None:
+    if not principal.may(scope):
+        raise Forbidden(f"This needs the {scope.value} scope.")
+
+
+def may_target(principal: Principal, user_id: uuid.UUID) -> bool:
+    """Admins and write-scoped keys address anyone; a user only themself."""
+    if principal.is_admin or principal.kind == "api_key":
+        return principal.may(Scope.NOTIFICATIONS_WRITE)
+    return principal.user_id == user_id
+
+
+def may_read_all(principal: Principal) -> bool:
+    return principal.is_admin or (
+        principal.kind == "api_key" and Scope.NOTIFICATIONS_READ in principal.scopes
+    )
+
+
+class NotificationService:
+    def __init__(self, *, queue: Queue, uow_factory: Callable[[], UnitOfWork]) -> None:
+        self._queue = queue
+        self._uow_factory = uow_factory
+
+    async def accept(
+        self, uow: UnitOfWork, principal: Principal, items: Sequence[NewNotification]
+    ) -> list[NotificationRecord]:
+        """Store the notifications and their CREATED events in the caller's
+        transaction; publish the ready ones once it commits."""
+        require(principal, Scope.NOTIFICATIONS_WRITE)
+        for item in items:
+            if not may_target(principal, item.user_id):
+                raise Forbidden("You may send notifications only to yourself.")
+        missing = await self.unknown_users(uow, {item.user_id for item in items})
+        if missing:
+            raise InvalidInput(
+                "No such user.",
+                details=[field_error("userId", "no such user", kind="not_found")],
+            )
+        now = utcnow()
+        await uow.notifications.add_many(items, now)
+        ready = [
+            QueueMessage(
+                notification_id=item.id,
+                user_id=item.user_id,
+                channel=item.channel,
+                priority=item.priority,
+                attempt=1,
+                key=queue_key(item.payload, item.user_id),
+            )
+            for item in items
+            if item.initial_status(now) is S.PENDING
+        ]
+        if ready:
+            uow.after_commit(lambda: self.publish(ready))
+        return [stored(item, now) for item in items]
+
+    async def publish(self, messages: Sequence[QueueMessage]) -> None:
+        await publish_committed(self._uow_factory, self._queue, messages)
+
+    async def unknown_users(self, uow: UnitOfWork, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        return user_ids - await uow.users.existing(user_ids)
+
+    async def visible(
+        self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID
+    ) -> NotificationRecord:
+        record = await uow.notifications.get(notification_id)
+        if record is None or not may_see(principal, record.user_id):
+            raise NotFound("No such notification.")
+        return record
+
+    async def page(self, uow: UnitOfWork, principal: Principal, query: NotificationQuery) -> Page:
+        require(principal, Scope.NOTIFICATIONS_READ)
+        if query.user_id is not None and not may_see(principal, query.user_id):
+            raise NotFound("No such user.")
+        if query.user_id is None and not may_read_all(principal):
+            query = NotificationQuery(**{**query.__dict__, "user_id": principal.user_id})
+        return await uow.notifications.page(query)
+
+    async def edit(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        notification_id: uuid.UUID,
+        *,
+        scheduled_for: datetime | None = None,
+        clear_schedule: bool = False,
+        priority: Priority | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> NotificationRecord:
+        record = await self._writable(uow, principal, notification_id)
+        now = utcnow()
+        values: dict[str, Any] = {}
+        if priority is not None:
+            values["priority"] = priority
+        if metadata is not None:
+            values["metadata_"] = metadata
+        if scheduled_for is not None or clear_schedule:
+            future = scheduled_for is not None and scheduled_for > now
+            values["scheduled_for"] = scheduled_for
+            values["status"] = S.SCHEDULED if future else S.PENDING
+            values["published_at"] = None
+            values["next_attempt_at"] = None
+        if values and not await uow.notifications.edit(notification_id, values, now):
+            raise Conflict(
+                f"The notification is already {await self._status(uow, notification_id)}."
+            )
+        if values.get("status") is S.PENDING and record.status is S.SCHEDULED:
+            message = QueueMessage(
+                notification_id=record.id,
+                user_id=record.user_id,
+                channel=record.channel,
+                priority=priority or record.priority,
+                attempt=1,
+                key=queue_key(record.payload, record.user_id),
+            )
+            uow.after_commit(lambda: self.publish([message]))
+        return await self.visible(uow, principal, notification_id)
+
+    async def cancel(
+        self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID
+    ) -> NotificationRecord:
+        await self._writable(uow, principal, notification_id)
+        if not await uow.notifications.cancel(notification_id, utcnow()):
+            raise Conflict(
+                f"The notification is already {await self._status(uow, notification_id)}."
+            )
+        return await self.visible(uow, principal, notification_id)
+
+    async def _writable(
+        self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID
+    ) -> NotificationRecord:
+        record = await self.visible(uow, principal, notification_id)
+        require(principal, Scope.NOTIFICATIONS_WRITE)
+        if record.status not in EDITABLE:
+            raise Conflict(f"The notification is already {record.status.value}.")
+        return record
+
+    async def _status(self, uow: UnitOfWork, notification_id: uuid.UUID) -> str:
+        record = await uow.notifications.get(notification_id)
+        return record.status.value if record else "gone"
+
+
+def may_see(principal: Principal, user_id: uuid.UUID) -> bool:
+    return may_read_all(principal) or principal.user_id == user_id
+
+
+def stored(item: NewNotification, now: datetime) -> NotificationRecord:
+    return NotificationRecord(
+        id=item.id,
+        user_id=item.user_id,
+        channel=item.channel,
+        type=item.type,
+        priority=item.priority,
+        status=item.initial_status(now),
+        payload=item.payload,
+        metadata=item.metadata,
+        scheduled_for=item.scheduled_for,
+        sent_at=None,
+        failed_at=None,
+        error_message=None,
+        attempts=0,
+        next_attempt_at=None,
+        provider=None,
+        provider_message_id=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def redrive(
+    service: NotificationService,
+    uow: UnitOfWork,
+    principal: Principal,
+    notification_id: uuid.UUID,
+    context: RequestContext,
+) -> NotificationRecord:
+    """Send a dead letter again from its first attempt (admins; audited)."""
+    require_admin(principal)
+    record = await uow.notifications.get(notification_id)
+    if record is None:
+        raise NotFound("No such notification.")
+    if not await uow.notifications.redrive(
+        notification_id, utcnow(), f"{principal.kind}:{principal.id}"
+    ):
+        raise Conflict(
+            f"Only a FAILED notification can be retried; this one is {record.status.value}."
+        )
+    await uow.audit.record(
+        audit_entry(
+            principal,
+            "notification.retry",
+            "notification",
+            notification_id,
+            context,
+            before={"status": record.status.value, "error": record.error_message},
+        )
+    )
+    message = QueueMessage(
+        notification_id=record.id,
+        user_id=record.user_id,
+        channel=record.channel,
+        priority=record.priority,
+        attempt=1,
+        key=queue_key(record.payload, record.user_id),
+    )
+    uow.after_commit(lambda: service.publish([message]))
+    refreshed = await uow.notifications.get(notification_id)
+    assert refreshed is not None
+    return refreshed

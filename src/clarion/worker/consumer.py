@@ -1,0 +1,74 @@
+"""The consumer: takes batches off the queue, claims, delivers, records, acks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.pipeline import DeliveryOutcome
+from clarion.domain.time import utcnow
+from clarion.observability.logging import get_logger
+from clarion.ports import Cache, Queue, UnitOfWork
+from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.delivery import Deliverer
+
+log = get_logger(__name__)
+
+
+class Consumer:
+    def __init__(
+        self,
+        *,
+        queue: Queue,
+        uow_factory: Callable[[], UnitOfWork],
+        deliverer: Deliverer,
+        cache: Cache,
+        batch_size: int,
+    ) -> None:
+        self._queue = queue
+        self._uow_factory = uow_factory
+        self._deliverer = deliverer
+        self._cache = cache
+        self._batch_size = batch_size
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            messages = await self._queue.consume(self._batch_size, wait_seconds=0.5)
+            if not messages:
+                continue
+            try:
+                await self.process(messages)
+            except Exception as exc:
+                # Not acknowledged: the queue hands the messages out again and the
+                # claim lease returns their rows to PENDING.
+                log.error("worker.batch.failed", size=len(messages), error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+
+    async def process(self, messages: Sequence[QueueMessage]) -> list[DeliveryOutcome]:
+        """One batch, as a unit: claims are committed before anything is sent,
+        outcomes are committed before the messages are acknowledged."""
+        uow = self._uow_factory()
+        try:
+            claimed = await uow.notifications.claim([m.notification_id for m in messages], utcnow())
+            await uow.commit()
+        finally:
+            await uow.close()
+        outcomes: list[DeliveryOutcome] = []
+        if claimed:
+            outcomes = await self._deliverer.deliver(claimed, utcnow())
+            uow = self._uow_factory()
+            try:
+                await uow.notifications.record_outcomes(outcomes, utcnow())
+                await uow.commit()
+            finally:
+                await uow.close()
+            await self._forget_cached(outcomes)
+        await self._queue.ack(messages)
+        return outcomes
+
+    async def _forget_cached(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        for outcome in outcomes:
+            await self._cache.delete(notification_key(outcome.notification_id))
+        for user_id in {outcome.user_id for outcome in outcomes}:
+            await self._cache.invalidate_tag(user_tag(user_id))

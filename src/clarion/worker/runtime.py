@@ -1,0 +1,63 @@
+"""Run consumers and the scheduler as background tasks of one process."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from clarion.bootstrap import Container
+from clarion.observability.logging import get_logger
+from clarion.worker.consumer import Consumer
+from clarion.worker.scheduler import Scheduler
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Background:
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def shutdown(self) -> None:
+        """Let each loop finish the batch in hand, then return."""
+        self.stop.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def consumers(container: Container) -> list[Consumer]:
+    settings = container.settings
+    return [
+        Consumer(
+            queue=container.queue,
+            uow_factory=container.unit_of_work,
+            deliverer=container.deliverer,
+            cache=container.cache,
+            batch_size=settings.worker_batch_size,
+        )
+        for _ in range(settings.worker_concurrency)
+    ]
+
+
+def scheduler(container: Container) -> Scheduler:
+    return Scheduler(
+        queue=container.queue,
+        uow_factory=container.unit_of_work,
+        settings=container.sweep_settings,
+        interval=container.settings.scheduler_interval_seconds,
+    )
+
+
+async def start(container: Container, *, workers: bool, schedule: bool) -> Background:
+    background = Background()
+    if schedule:
+        planner = scheduler(container)
+        if not container.queue_survives_restart:
+            # The in-process queue started empty: whatever was queued or in
+            # flight when the last process stopped must be published again.
+            await planner.recover(everything=True)
+        background.tasks.append(asyncio.create_task(planner.run(background.stop)))
+    if workers:
+        for consumer in consumers(container):
+            background.tasks.append(asyncio.create_task(consumer.run(background.stop)))
+    log.info("worker.started", consumers=len(background.tasks) - int(schedule), scheduler=schedule)
+    return background

@@ -1,0 +1,77 @@
+"""The scheduler: promotes due scheduled rows, runs the outbox sweeper, recovers
+lost work and purges expired idempotency keys."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from clarion.domain.time import utcnow
+from clarion.observability.logging import get_logger
+from clarion.ports import Queue, UnitOfWork
+from clarion.services.outbox import SweepSettings, recover_lost_work, sweep_once
+
+log = get_logger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        queue: Queue,
+        uow_factory: Callable[[], UnitOfWork],
+        settings: SweepSettings,
+        interval: float,
+        recover_every: float = 30.0,
+        purge_every: float = 3600.0,
+    ) -> None:
+        self._queue = queue
+        self._uow_factory = uow_factory
+        self._settings = settings
+        self._interval = interval
+        self._recover_every = recover_every
+        self._purge_every = purge_every
+
+    async def run(self, stop: asyncio.Event) -> None:
+        last_recovery = last_purge = time.monotonic()
+        while not stop.is_set():
+            try:
+                published = await self.tick()
+                now = time.monotonic()
+                if now - last_recovery >= self._recover_every:
+                    last_recovery = now
+                    await self.recover()
+                if now - last_purge >= self._purge_every:
+                    last_purge = now
+                    await self.purge()
+            except Exception as exc:
+                log.error("scheduler.tick.failed", error=type(exc).__name__)
+                published = 0
+            if published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._interval)
+
+    async def tick(self) -> int:
+        uow = self._uow_factory()
+        try:
+            return await sweep_once(uow, self._queue, self._settings)
+        finally:
+            await uow.close()
+
+    async def recover(self, *, everything: bool = False) -> tuple[int, int]:
+        uow = self._uow_factory()
+        try:
+            return await recover_lost_work(uow, self._settings, everything=everything)
+        finally:
+            await uow.close()
+
+    async def purge(self) -> int:
+        uow = self._uow_factory()
+        try:
+            purged = await uow.idempotency.purge_expired(utcnow())
+            await uow.commit()
+            return purged
+        finally:
+            await uow.close()
