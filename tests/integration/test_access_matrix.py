@@ -20,6 +20,9 @@ from sqlalchemy import select
 from clarion.adapters.db.models import AuditLog
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
+from tests.integration.test_access_matrix_notifications import (
+    MATRIX as NOTIFICATIONS_MATRIX,
+)
 from tests.support.identity import (
     BAD_CREDENTIALS,
     KEY_CALLERS,
@@ -35,29 +38,17 @@ from tests.support.identity import (
     register,
     sign,
 )
-
-Endpoint = tuple[str, str]
-Row = dict[Caller, int]
-VALID_CALLERS = frozenset(Caller) - BAD_CREDENTIALS
-ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
-
-
-def row(good: Row) -> Row:
-    """Bad credentials of every kind get 401 on every authenticated endpoint."""
-    assert set(good) == VALID_CALLERS
-    return {**dict.fromkeys(BAD_CREDENTIALS, 401), **good}
-
-
-def admin_only(ok: int) -> Row:
-    return row(
-        {
-            Caller.ADMIN: ok,
-            Caller.KEY_WITH_SCOPE: ok,
-            Caller.USER_A: 403,
-            Caller.USER_B: 403,
-            Caller.KEY_WITHOUT_SCOPE: 403,
-        }
-    )
+from tests.support.matrix import (
+    ORDER,
+    VALID_CALLERS,
+    Call,
+    Endpoint,
+    Row,
+    admin_only,
+    check_row,
+    row,
+    vias,
+)
 
 
 def owned_by_user_a(ok: int) -> Row:
@@ -66,9 +57,9 @@ def owned_by_user_a(ok: int) -> Row:
         {
             Caller.USER_A: ok,
             Caller.ADMIN: ok,
-            Caller.KEY_WITH_SCOPE: ok,
+            Caller.ADMIN_KEY: ok,
             Caller.USER_B: 404,
-            Caller.KEY_WITHOUT_SCOPE: 404,
+            **dict.fromkeys(KEY_CALLERS & VALID_CALLERS - {Caller.ADMIN_KEY}, 404),
         }
     )
 
@@ -98,15 +89,6 @@ BODIES: dict[Endpoint, dict[str, Any]] = {
     ("POST", "/admin/users/{user_id}/role"): {"role": "ADMIN"},
     ("POST", "/admin/api-keys"): {"name": "made in the matrix", "scopes": ["notifications:read"]},
 }
-# User A goes last: A deleting A must not take A away from the other cells.
-ORDER = [
-    *sorted(BAD_CREDENTIALS),
-    Caller.USER_B,
-    Caller.KEY_WITHOUT_SCOPE,
-    Caller.ADMIN,
-    Caller.KEY_WITH_SCOPE,
-    Caller.USER_A,
-]
 
 
 def served_endpoints(container: Container) -> set[Endpoint]:
@@ -123,54 +105,53 @@ def served_endpoints(container: Container) -> set[Endpoint]:
 
 
 async def test_the_matrix_covers_every_endpoint_and_every_caller(container: Container) -> None:
+    """Both matrices: this file's (accounts, keys) and the notifications file's."""
     served = served_endpoints(container)
-    listed = set(MATRIX) | set(PUBLIC)
-    assert not set(MATRIX) & set(PUBLIC)
+    matrices = [MATRIX, NOTIFICATIONS_MATRIX]
+    assert not set(MATRIX) & set(NOTIFICATIONS_MATRIX)
+    listed = set(PUBLIC).union(*matrices)
+    assert not set(PUBLIC) & (set(MATRIX) | set(NOTIFICATIONS_MATRIX))
     assert served - listed == set(), "endpoints without matrix rows"
     assert listed - served == set(), "matrix rows for endpoints that do not exist"
-    for endpoint, cells in MATRIX.items():
-        assert set(cells) == set(Caller), f"{endpoint}: callers without a cell"
+    for matrix in matrices:
+        for endpoint, cells in matrix.items():
+            assert set(cells) == set(Caller), f"{endpoint}: callers without a cell"
     assert sorted(ORDER) == sorted(Caller)
     for endpoint, tests in PUBLIC.items():
         assert fnmatch.filter(globals(), tests), f"{endpoint}: no {tests} test"
 
 
-async def resolve_path(
+async def resolve_call(
     endpoint: Endpoint, caller: Caller, world: World, client: httpx.AsyncClient, c: Container
-) -> tuple[str, uuid.UUID | None]:
+) -> Call:
     """The concrete path and its target. Calls that change who a caller is (a role)
     or remove things (deletes by admins) get a fresh target of their own."""
     method, template = endpoint
-    target: uuid.UUID | None = None
+    body = BODIES.get(endpoint)
     if "{user_id}" in template:
         target = world.user_a.id
         fresh = template.endswith("/role") or (
-            method == "DELETE" and caller in (Caller.ADMIN, Caller.KEY_WITH_SCOPE)
+            method == "DELETE" and caller in (Caller.ADMIN, Caller.ADMIN_KEY)
         )
         if fresh:
             target = await add_user(c, f"target-{uuid.uuid4().hex[:10]}@example.com")
-        return template.format(user_id=target), target
+        return Call(template.format(user_id=target), body, target)
     if "{key_id}" in template:
         target = (await create_key(client, world.admin.headers, ["notifications:read"])).id
-        return template.format(key_id=target), target
-    return template, None
+        return Call(template.format(key_id=target), body, target)
+    return Call(template, body)
 
 
 def body_problem(
-    response: httpx.Response, endpoint: Endpoint, caller: Caller, world: World, target: Any
+    response: httpx.Response, endpoint: Endpoint, caller: Caller, world: World, call: Call
 ) -> str | None:
-    status = response.status_code
-    if status in ERROR_CODES:
-        return error_shape_problem(response, ERROR_CODES[status])
-    if status == 204:
-        return f"204 with a body: {response.text[:60]!r}" if response.content else None
     body = response.json()
     if endpoint == ("GET", "/auth/me"):
         expected_kind = "api_key" if caller in KEY_CALLERS else None
         if body.get("id") != str(world.identity(caller)) or body.get("kind") != expected_kind:
             return f"/auth/me answered for {body.get('kind')} {body.get('id')}"
-    elif target is not None and body.get("id") != str(target):
-        return f"answered about {body.get('id')}, not the target {target}"
+    elif call.target is not None and body.get("id") != str(call.target):
+        return f"answered about {body.get('id')}, not the target {call.target}"
     return None
 
 
@@ -178,27 +159,13 @@ def body_problem(
 async def test_access_matrix(
     endpoint: Endpoint, client: httpx.AsyncClient, container: Container, world: World
 ) -> None:
-    method, _ = endpoint
-    lines, wrong = [], 0
-    for caller in ORDER:
-        for via in ("bearer", "x-api-key") if caller in KEY_CALLERS else ("bearer",):
-            path, target = await resolve_path(endpoint, caller, world, client, container)
-            response = await client.request(
-                method, path, json=BODIES.get(endpoint), headers=world.headers(caller, via)
-            )
-            expected = MATRIX[endpoint][caller]
-            problem = (
-                f"status {response.status_code}: {response.text[:100]}"
-                if response.status_code != expected
-                else body_problem(response, endpoint, caller, world, target)
-            )
-            wrong += problem is not None
-            shown = via if caller is not Caller.ANONYMOUS else "-"
-            mark = f"  <-- {problem}" if problem else ""
-            cells = f"{caller:<20}{shown:<11}{expected:<9}{response.status_code:<7}{mark}"
-            lines.append(cells.rstrip())
-    table = "\n".join([f"{'caller':<20}{'via':<11}{'expected':<9}{'actual':<7}", *lines])
-    assert wrong == 0, f"{wrong} wrong cell(s) for {method} {endpoint[1]}:\n{table}"
+    async def prepare(caller: Caller) -> Call:
+        return await resolve_call(endpoint, caller, world, client, container)
+
+    def judge(response: httpx.Response, caller: Caller, call: Call) -> str | None:
+        return body_problem(response, endpoint, caller, world, call)
+
+    await check_row(client, world, endpoint, MATRIX[endpoint], prepare, judge)
 
 
 @pytest.fixture
@@ -223,7 +190,7 @@ async def test_every_rejected_credential_gets_a_bearer_challenge(
     Bearer (`error="invalid_token"` when a token was sent and failed)."""
     missing = []
     for caller in sorted(BAD_CREDENTIALS):
-        for via in ("bearer", "x-api-key") if caller in KEY_CALLERS else ("bearer",):
+        for via in vias(caller):
             response = await client.get("/auth/me", headers=world.headers(caller, via))
             assert response.status_code == 401, f"{caller} via {via}"
             if not response.headers.get("www-authenticate", "").startswith("Bearer"):
@@ -438,7 +405,7 @@ async def test_admin_actions_leave_audit_rows_with_who_and_where(
 async def test_an_api_keys_admin_actions_are_audited_as_the_key(
     client: httpx.AsyncClient, container: Container, world: World
 ) -> None:
-    made = await create_key(client, world.headers(Caller.KEY_WITH_SCOPE), ["admin"], "by a key")
+    made = await create_key(client, world.headers(Caller.ADMIN_KEY), ["admin"], "by a key")
     async with container.sessions() as session:
         entry = await session.scalar(
             select(AuditLog).where(
@@ -449,5 +416,5 @@ async def test_an_api_keys_admin_actions_are_audited_as_the_key(
     assert entry.changes is not None
     assert entry.user_id is None  # a key is not a user: the actor is named in the changes
     assert entry.changes["actorKind"] == "api_key"
-    assert entry.changes["actorId"] == str(world.key_with_scope.id)
+    assert entry.changes["actorId"] == str(world.keys[Caller.ADMIN_KEY].id)
     assert entry.changes["after"]["scopes"] == ["admin"]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from clarion.api.app import create_app
-from clarion.bootstrap import build_container
+from clarion.bootstrap import Container, build_container
 from clarion.config import Settings
+from clarion.domain.enums import Role
 
 
 def random_ip() -> str:
@@ -20,12 +23,13 @@ def random_ip() -> str:
 
 @asynccontextmanager
 async def running_app(
-    settings: Settings, client_ip: str | None = None
+    settings: Settings, client_ip: str | None = None, *, workers: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An app on its own container; requests come from `client_ip` (random by
-    default, so per-IP budgets kept in a shared Redis never leak between tests)."""
+    default, so per-IP budgets kept in a shared Redis never leak between tests).
+    With `workers`, the consumers and scheduler run in-process, as in `clarion serve`."""
     container = build_container(settings)
-    app = create_app(container=container)
+    app = create_app(container=container, workers=workers)
     transport = httpx.ASGITransport(
         app=app, raise_app_exceptions=False, client=(client_ip or random_ip(), 50000)
     )
@@ -48,3 +52,24 @@ async def signed_in(
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return {"Authorization": f"Bearer {tokens['accessToken']}"}
+
+
+async def promote_to_admin(container: Container, user_id: uuid.UUID) -> None:
+    uow = container.unit_of_work()
+    try:
+        user = await uow.users.get(user_id)
+        assert user is not None
+        await uow.users.save(replace(user, role=Role.ADMIN))
+        await uow.commit()
+    finally:
+        await uow.close()
+
+
+async def signed_in_admin(
+    http: httpx.AsyncClient, container: Container, email: str
+) -> tuple[dict[str, str], uuid.UUID]:
+    """A fresh admin's Authorization header and id."""
+    headers = await signed_in(http, email)
+    me = (await http.get("/auth/me", headers=headers)).json()
+    await promote_to_admin(container, uuid.UUID(me["id"]))
+    return headers, uuid.UUID(me["id"])

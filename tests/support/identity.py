@@ -32,8 +32,10 @@ class Caller(StrEnum):
     USER_A = "user A"
     USER_B = "user B"
     ADMIN = "admin"
-    KEY_WITH_SCOPE = "key with scope"
-    KEY_WITHOUT_SCOPE = "key without scope"
+    ADMIN_KEY = "admin key"
+    SERVICE_KEY = "service key"
+    READ_ONLY_KEY = "read-only key"
+    WRITE_ONLY_KEY = "write-only key"
     REVOKED_KEY = "revoked key"
     EXPIRED_TOKEN = "expired token"
     TAMPERED_SIGNATURE = "tampered signature"
@@ -53,7 +55,22 @@ BAD_CREDENTIALS = frozenset(
         Caller.REFRESH_AS_ACCESS,
     }
 )
-KEY_CALLERS = frozenset({Caller.KEY_WITH_SCOPE, Caller.KEY_WITHOUT_SCOPE, Caller.REVOKED_KEY})
+KEY_CALLERS = frozenset(
+    {
+        Caller.ADMIN_KEY,
+        Caller.SERVICE_KEY,
+        Caller.READ_ONLY_KEY,
+        Caller.WRITE_ONLY_KEY,
+        Caller.REVOKED_KEY,
+    }
+)
+# What each kind of key may do; the service key holds every scope but `admin`.
+KEY_SCOPES = {
+    Caller.ADMIN_KEY: ["admin"],
+    Caller.SERVICE_KEY: ["notifications:read", "notifications:write", "templates:write"],
+    Caller.READ_ONLY_KEY: ["notifications:read"],
+    Caller.WRITE_ONLY_KEY: ["notifications:write"],
+}
 
 
 @dataclass(frozen=True)
@@ -76,13 +93,12 @@ class Key:
 
 @dataclass
 class World:
-    """Users A and B, an admin, three API keys and the forged tokens, in one database."""
+    """Users A and B, an admin, the API keys and the forged tokens, in one database."""
 
     admin: Account
     user_a: Account
     user_b: Account
-    key_with_scope: Key
-    key_without_scope: Key
+    keys: dict[Caller, Key]
     revoked_key: Key
     forged: dict[Caller, str]
     a_refresh_token: str
@@ -92,8 +108,7 @@ class World:
             Caller.ADMIN: self.admin.access_token,
             Caller.USER_A: self.user_a.access_token,
             Caller.USER_B: self.user_b.access_token,
-            Caller.KEY_WITH_SCOPE: self.key_with_scope.secret,
-            Caller.KEY_WITHOUT_SCOPE: self.key_without_scope.secret,
+            **{caller: key.secret for caller, key in self.keys.items()},
             Caller.REVOKED_KEY: self.revoked_key.secret,
             Caller.REFRESH_AS_ACCESS: self.a_refresh_token,
         }
@@ -113,8 +128,7 @@ class World:
             Caller.ADMIN: self.admin.id,
             Caller.USER_A: self.user_a.id,
             Caller.USER_B: self.user_b.id,
-            Caller.KEY_WITH_SCOPE: self.key_with_scope.id,
-            Caller.KEY_WITHOUT_SCOPE: self.key_without_scope.id,
+            **{caller: key.id for caller, key in self.keys.items()},
         }
         return ids[caller]
 
@@ -264,10 +278,10 @@ async def build_world(client: httpx.AsyncClient, container: Container) -> World:
     b_id = await add_user(container, "b@example.com", password_hash=hashed)
     user_b = Account(b_id, "b@example.com", access_token(container, b_id), None)
 
-    with_scope = await create_key(client, admin.headers, ["admin"], "ops")
-    without_scope = await create_key(
-        client, admin.headers, ["notifications:read", "notifications:write", "templates:write"]
-    )
+    keys = {
+        caller: await create_key(client, admin.headers, scopes, str(caller))
+        for caller, scopes in KEY_SCOPES.items()
+    }
     revoked = await create_key(client, admin.headers, ["admin"], "retired")
     # the revoked key worked before its revocation: its 401 below is the revocation's doing
     before = await client.get("/auth/me", headers={"Authorization": f"Bearer {revoked.secret}"})
@@ -279,8 +293,7 @@ async def build_world(client: httpx.AsyncClient, container: Container) -> World:
         admin=admin,
         user_a=user_a,
         user_b=user_b,
-        key_with_scope=with_scope,
-        key_without_scope=without_scope,
+        keys=keys,
         revoked_key=revoked,
         forged=forge_bad_tokens(container, user_a),
         a_refresh_token=user_a.refresh_token,

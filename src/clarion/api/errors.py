@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from clarion.domain.enums import Channel
 from clarion.domain.errors import ClarionError
 from clarion.observability.logging import get_logger
 
@@ -52,6 +53,20 @@ def error_response(
     return JSONResponse(error_body(status, code, message, details), status, headers=headers)
 
 
+def error_path(loc: tuple[str | int, ...], kind: str) -> str:
+    """A field path without the union's channel tag; a bad channel names `channel`."""
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in CHANNEL_TAGS:
+        parts = parts[1:]
+    if not parts and kind.startswith("union_tag"):
+        return "channel"
+    return ".".join(parts)
+
+
+# the tags of the notification union, which pydantic puts in error paths
+CHANNEL_TAGS = {channel.value for channel in Channel}
+
+
 def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors():
@@ -59,7 +74,7 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         details.append(
             {
                 "location": str(location),
-                "field": ".".join(str(part) for part in path),
+                "field": error_path(tuple(path), error["type"]),
                 "message": error["msg"],
                 "type": error["type"],
             }

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
 from clarion.api.schemas import EMAIL_PATTERN, RequestModel, ResponseModel
 from clarion.domain.enums import (
@@ -49,28 +49,44 @@ class InAppPayload(RequestModel):
     data: dict[str, Any] | None = None
 
 
-PAYLOADS: dict[Channel, type[RequestModel]] = {
-    Channel.EMAIL: EmailPayload,
-    Channel.SMS: SmsPayload,
-    Channel.PUSH: PushPayload,
-    Channel.IN_APP: InAppPayload,
-}
-
-
-class NotificationCreate(RequestModel):
+class NotificationFields(RequestModel):
     user_id: uuid.UUID
-    channel: Channel
     type: NotificationType
     priority: Priority = Priority.MEDIUM
-    payload: dict[str, Any]
     scheduled_for: AwareDatetime | None = None
     metadata: Metadata | None = None
 
-    @model_validator(mode="after")
-    def _payload_fits_channel(self) -> NotificationCreate:
-        shape = PAYLOADS[self.channel]
-        self.payload = shape.model_validate(self.payload).model_dump(exclude_none=True)
-        return self
+
+class EmailNotification(NotificationFields):
+    channel: Literal[Channel.EMAIL]
+    payload: EmailPayload
+
+
+class SmsNotification(NotificationFields):
+    channel: Literal[Channel.SMS]
+    payload: SmsPayload
+
+
+class PushNotification(NotificationFields):
+    channel: Literal[Channel.PUSH]
+    payload: PushPayload
+
+
+class InAppNotification(NotificationFields):
+    channel: Literal[Channel.IN_APP]
+    payload: InAppPayload
+
+
+AnyNotification = EmailNotification | SmsNotification | PushNotification | InAppNotification
+
+# The channel picks the payload's shape, so errors name `payload.to`, not a guess.
+NotificationCreate = Annotated[
+    EmailNotification | SmsNotification | PushNotification | InAppNotification,
+    Field(discriminator="channel"),
+]
+NotificationCreateAdapter: TypeAdapter[
+    EmailNotification | SmsNotification | PushNotification | InAppNotification
+] = TypeAdapter(NotificationCreate)
 
 
 class NotificationBatch(RequestModel):

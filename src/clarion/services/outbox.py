@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.time import utcnow
@@ -44,13 +44,15 @@ async def publish_committed(
         await uow.close()
 
 
-async def sweep_once(uow: UnitOfWork, queue: Queue, settings: SweepSettings) -> int:
+async def sweep_once(
+    uow: UnitOfWork, queue: Queue, settings: SweepSettings, now: datetime | None = None
+) -> int:
     """Promote due scheduled rows and publish every due, unconfirmed row.
 
     Rows are marked published in the same transaction that selects them, and
     the queue gets them only after that commits; if publishing then fails, the
     redelivery window brings them back."""
-    now = utcnow()
+    now = now or utcnow()
     await uow.notifications.promote_scheduled(now, limit=settings.batch)
     messages = await uow.notifications.take_unpublished(
         now, grace=settings.grace, limit=settings.batch

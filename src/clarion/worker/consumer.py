@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.pipeline import DeliveryOutcome
@@ -25,7 +26,9 @@ class Consumer:
         deliverer: Deliverer,
         cache: Cache,
         batch_size: int,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._clock = clock
         self._queue = queue
         self._uow_factory = uow_factory
         self._deliverer = deliverer
@@ -50,16 +53,18 @@ class Consumer:
         outcomes are committed before the messages are acknowledged."""
         uow = self._uow_factory()
         try:
-            claimed = await uow.notifications.claim([m.notification_id for m in messages], utcnow())
+            claimed = await uow.notifications.claim(
+                [m.notification_id for m in messages], self._clock()
+            )
             await uow.commit()
         finally:
             await uow.close()
         outcomes: list[DeliveryOutcome] = []
         if claimed:
-            outcomes = await self._deliverer.deliver(claimed, utcnow())
+            outcomes = await self._deliverer.deliver(claimed, self._clock())
             uow = self._uow_factory()
             try:
-                await uow.notifications.record_outcomes(outcomes, utcnow())
+                await uow.notifications.record_outcomes(outcomes, self._clock())
                 await uow.commit()
             finally:
                 await uow.close()

@@ -90,9 +90,11 @@ class SqlNotifications:
                     "attempts": 0,
                 }
             )
-            for event_type in item.initial_events(now):
+            for order, event_type in enumerate(item.initial_events(now)):
+                # a microsecond apart, so reading by time keeps CREATED before SCHEDULED
+                at = now + timedelta(microseconds=order)
                 events.append(
-                    self._event(item.id, item.user_id, item.channel, event_type, status, now)
+                    self._event(item.id, item.user_id, item.channel, event_type, status, at)
                 )
         await self._session.execute(insert(Notification), rows)
         await self._session.execute(insert(Event), events)

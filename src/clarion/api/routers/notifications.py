@@ -14,14 +14,16 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, ValidationError
 
 from clarion.api.deps import ContainerDep, PrincipalDep, UowDep
-from clarion.api.errors import error_body
+from clarion.api.errors import error_body, error_path
 from clarion.api.idempotency import idempotent, request_hash
 from clarion.api.notification_schemas import (
+    AnyNotification,
     BatchItemResult,
     BatchResult,
     EventOut,
     NotificationBatch,
     NotificationCreate,
+    NotificationCreateAdapter,
     NotificationOut,
     NotificationPage,
     NotificationUpdate,
@@ -38,13 +40,13 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def new_notification(body: NotificationCreate) -> NewNotification:
+def new_notification(body: AnyNotification) -> NewNotification:
     return NewNotification(
         user_id=body.user_id,
         channel=body.channel,
         type=body.type,
         priority=body.priority,
-        payload=body.payload,
+        payload=body.payload.model_dump(exclude_none=True),
         metadata=body.metadata,
         scheduled_for=body.scheduled_for,
     )
@@ -84,7 +86,9 @@ async def create_batch(
         results: dict[int, BatchItemResult] = {}
         for index, raw in enumerate(body.notifications):
             try:
-                valid.append((index, new_notification(NotificationCreate.model_validate(raw))))
+                valid.append(
+                    (index, new_notification(NotificationCreateAdapter.validate_python(raw)))
+                )
             except ValidationError as exc:
                 results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
         known = await uow.users.existing({item.user_id for _, item in valid})
@@ -118,7 +122,7 @@ def item_error(exc: ValidationError) -> dict[str, Any]:
     details = [
         {
             "location": "body",
-            "field": ".".join(str(part) for part in error["loc"]),
+            "field": error_path(error["loc"], error["type"]),
             "message": error["msg"],
             "type": error["type"],
         }
