@@ -1,8 +1,8 @@
 """The pipeline on the embedded queue, as `clarion serve` runs it, on both databases."""
 
 import asyncio
-import uuid
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 

@@ -98,6 +98,8 @@ async def check_row(
             wrong += problem is not None
             shown = via if caller is not Caller.ANONYMOUS else "-"
             mark = f"  <-- {problem}" if problem else ""
-            lines.append(f"{caller:<20}{shown:<11}{want:<9}{response.status_code:<7}{mark}".rstrip())
+            lines.append(
+                f"{caller:<20}{shown:<11}{want:<9}{response.status_code:<7}{mark}".rstrip()
+            )
     table = "\n".join([f"{'caller':<20}{'via':<11}{'expected':<9}{'actual':<7}", *lines])
     assert wrong == 0, f"{wrong} wrong cell(s) for {method} {template}:\n{table}"

@@ -56,18 +56,25 @@ def get_context(request: Request) -> RequestContext:
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 
-async def authenticate(request: Request, container: ContainerDep, uow: UowDep) -> Principal:
+async def authenticate(request: Request, container: ContainerDep) -> Principal:
+    """Who is calling. The lookup uses a short session of its own, released
+    before the request's own work begins: a request never holds one pooled
+    connection while waiting for a second."""
     auth = container.auth
     api_key = request.headers.get("x-api-key")
-    if api_key:
-        return await auth.principal_for_api_key(uow, api_key)
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        raise Unauthorized("Authentication required.")
     credential = credential.strip()
-    if api_key_prefix(credential) is not None:
-        return await auth.principal_for_api_key(uow, credential)
-    return await auth.principal_for_access_token(uow, credential)
+    if not api_key and (scheme.lower() != "bearer" or not credential):
+        raise Unauthorized("Authentication required.")
+    uow = container.unit_of_work()
+    try:
+        if api_key:
+            return await auth.principal_for_api_key(uow, api_key)
+        if api_key_prefix(credential) is not None:
+            return await auth.principal_for_api_key(uow, credential)
+        return await auth.principal_for_access_token(uow, credential)
+    finally:
+        await uow.close()
 
 
 def tiers_for(principal: Principal, container: Container) -> str:

@@ -61,6 +61,8 @@ async def idempotent(
         await uow.idempotency.finish(scope, key, status, body)
     except Exception:
         # the request did no work: let the client try again with the same key
+        # (its own work is rolled back first, so its connection is free again)
+        await uow.rollback()
         await uow.idempotency.release(scope, key)
         raise
     return JSONResponse(body, status)

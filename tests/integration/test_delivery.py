@@ -1,0 +1,278 @@
+"""Retries, priorities and idempotency, driven with a clock the test controls."""
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from clarion.adapters.db.models import Notification, SandboxMessage
+from clarion.adapters.providers.sandbox import SandboxProvider
+from clarion.api.app import create_app
+from clarion.bootstrap import Container
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Channel, NotificationType, Priority
+from clarion.domain.notifications import NewNotification, RetryPolicy
+from clarion.services.delivery import Deliverer
+from clarion.services.outbox import sweep_once
+from clarion.worker.consumer import Consumer
+from clarion.worker.runtime import start
+from tests.support.apps import signed_in_admin
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def new_user(container: Container) -> uuid.UUID:
+    uow = container.unit_of_work()
+    try:
+        user = await container.auth.register(
+            uow, email=f"{uuid.uuid4().hex[:8]}@example.com", password="long enough pw", name="U"
+        )
+        await uow.commit()
+        return user.id
+    finally:
+        await uow.close()
+
+
+async def store(container: Container, item: NewNotification, now: datetime) -> None:
+    uow = container.unit_of_work()
+    try:
+        await uow.notifications.add_many([item], now)
+        await uow.commit()
+    finally:
+        await uow.close()
+
+
+def email_to(user_id: uuid.UUID, to: str, priority: Priority = Priority.MEDIUM) -> NewNotification:
+    return NewNotification(
+        user_id=user_id,
+        channel=Channel.EMAIL,
+        type=NotificationType.ALERT,
+        priority=priority,
+        payload={"subject": "s", "body": "b", "to": to},
+        metadata=None,
+        scheduled_for=None,
+    )
+
+
+async def test_a_transient_recipient_is_retried_on_the_policy_schedule(
+    container: Container,
+) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    clock = Clock(t0)
+    user = await new_user(container)
+    item = email_to(user, "fail-transient-2@sandbox.clarion.dev")
+    await store(container, item, t0 - timedelta(seconds=1))
+    policy = RetryPolicy(max_retries=3, base_seconds=1.0, cap_seconds=300.0)
+    ceilings: list[float] = []
+
+    def widest(low: float, high: float) -> float:  # full jitter at its upper bound
+        ceilings.append(high)
+        return high
+
+    consumer = Consumer(
+        queue=container.queue,
+        uow_factory=container.unit_of_work,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, SandboxProvider(container.sandbox)), policy, rng=widest
+        ),
+        cache=container.cache,
+        batch_size=10,
+        clock=clock,
+    )
+    message = QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")
+
+    async def due_messages(at: datetime) -> list[uuid.UUID]:
+        uow = container.unit_of_work()
+        try:
+            await sweep_once(uow, container.queue, container.sweep_settings, now=at)
+        finally:
+            await uow.close()
+        return [m.notification_id for m in await container.queue.consume(10, wait_seconds=0)]
+
+    first = await consumer.process([message])
+    assert [o.event.value for o in first] == ["RETRIED"]
+    assert first[0].next_attempt_at == t0 + timedelta(seconds=1)
+
+    # not due yet: neither the sweeper nor a redelivered message can send it early
+    assert await due_messages(t0 + timedelta(seconds=0.5)) == []
+    assert await consumer.process([message]) == []
+
+    clock.now = t0 + timedelta(seconds=1)
+    assert await due_messages(clock.now) == [item.id]
+    second = await consumer.process([message])
+    assert [o.event.value for o in second] == ["RETRIED"]
+    assert second[0].next_attempt_at == clock.now + timedelta(seconds=2)
+
+    clock.now += timedelta(seconds=2)
+    assert await due_messages(clock.now) == [item.id]
+    third = await consumer.process([message])
+    assert [o.event.value for o in third] == ["SENT"]
+    assert ceilings == [1.0, 2.0]  # base·2^(n-1): the policy's bounds, attempt by attempt
+
+    uow = container.unit_of_work()
+    try:
+        events = await uow.notifications.events(item.id)
+        record = await uow.notifications.get(item.id)
+    finally:
+        await uow.close()
+    assert [e.type.value for e in events] == ["CREATED", "RETRIED", "RETRIED", "SENT"]
+    assert [e.metadata["delaySeconds"] for e in events if e.type.value == "RETRIED"] == [1.0, 2.0]
+    assert record is not None
+    assert record.status.value == "SENT"
+    assert record.attempts == 3
+
+
+async def test_retry_after_from_a_provider_is_a_floor(container: Container) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    user = await new_user(container)
+    item = email_to(user, "rate-limited-30@sandbox.clarion.dev")
+    await store(container, item, t0)
+    consumer = Consumer(
+        queue=container.queue,
+        uow_factory=container.unit_of_work,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
+            RetryPolicy(),
+            rng=lambda low, high: low,  # jitter would say "at once"
+        ),
+        cache=container.cache,
+        batch_size=10,
+        clock=lambda: t0,
+    )
+    [outcome] = await consumer.process(
+        [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
+    )
+    assert outcome.next_attempt_at == t0 + timedelta(seconds=30)
+
+
+async def test_retries_run_out_into_the_dead_letter_queue(container: Container) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    clock = Clock(t0)
+    user = await new_user(container)
+    item = email_to(user, "fail-transient-9@sandbox.clarion.dev")
+    await store(container, item, t0)
+    consumer = Consumer(
+        queue=container.queue,
+        uow_factory=container.unit_of_work,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
+            RetryPolicy(max_retries=3),
+            rng=lambda low, high: high,
+        ),
+        cache=container.cache,
+        batch_size=10,
+        clock=clock,
+    )
+    message = QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")
+    kinds = []
+    for _ in range(4):
+        [outcome] = await consumer.process([message])
+        kinds.append(outcome.event.value)
+        clock.now += timedelta(seconds=10)
+    assert kinds == ["RETRIED", "RETRIED", "RETRIED", "FAILED"]  # the seed: 3 retries, then DLQ
+
+
+async def test_50_concurrent_posts_with_one_key_create_one_notification(
+    container: Container,
+) -> None:
+    app = create_app(container=container)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
+    ):
+        admin, admin_id = await signed_in_admin(http, container, "idem@example.com")
+        body = {
+            "userId": str(admin_id),
+            "channel": "SMS",
+            "type": "TRANSACTIONAL",
+            "payload": {"body": "Your code is 123456", "to": "+15551234567"},
+        }
+        headers = {**admin, "Idempotency-Key": "order-42-receipt"}
+        responses = await asyncio.gather(
+            *(http.post("/notifications", headers=headers, json=body) for _ in range(50))
+        )
+        statuses = sorted(r.status_code for r in responses)
+        created = {r.json()["id"] for r in responses if r.status_code == 201}
+        replay = await http.post("/notifications", headers=headers, json=body)
+        other = await http.post(
+            "/notifications", headers=headers, json={**body, "priority": "HIGH"}
+        )
+    print("statuses of 50 concurrent POSTs:", {s: statuses.count(s) for s in set(statuses)})
+    assert set(statuses) <= {201, 409}
+    assert len(created) == 1
+    async with container.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Notification)) == 1
+    assert replay.status_code == 201
+    assert replay.json()["id"] in created
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_an_urgent_notification_overtakes_a_backlog_of_10000_low_ones(
+    container: Container,
+) -> None:
+    app = create_app(container=container)  # workers start only once the backlog is queued
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
+    ):
+        admin, admin_id = await signed_in_admin(http, container, "prio@example.com")
+
+        def item(priority: str) -> dict[str, Any]:
+            return {
+                "userId": str(admin_id),
+                "channel": "IN_APP",
+                "type": "MARKETING",
+                "priority": priority,
+                "payload": {"title": "t", "body": "b"},
+            }
+
+        for _ in range(10):
+            batch = await http.post(
+                "/notifications/batch",
+                headers=admin,
+                json={"notifications": [item("LOW")] * 1000},
+            )
+            assert batch.json()["created"] == 1000
+        urgent = await http.post("/notifications", headers=admin, json=item("URGENT"))
+        urgent_id = uuid.UUID(urgent.json()["id"])
+        assert container.queue_depth()["LOW"] == 10_000
+
+        background = await start(container, workers=True, schedule=False)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                async with container.sessions() as session:
+                    done = await session.scalar(select(func.count()).select_from(SandboxMessage))
+                if done and done >= 5000:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await background.shutdown()
+
+    async with container.sessions() as session:
+        urgent_at = await session.scalar(
+            select(SandboxMessage.created_at).where(SandboxMessage.notification_id == urgent_id)
+        )
+        assert urgent_at is not None
+        ahead = await session.scalar(
+            select(func.count())
+            .select_from(SandboxMessage)
+            .where(SandboxMessage.created_at < urgent_at)
+        )
+    print(f"URGENT sent after {ahead} of 10,000 LOW notifications")
+    assert ahead is not None
+    assert ahead < 5000
