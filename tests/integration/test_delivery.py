@@ -276,3 +276,62 @@ async def test_an_urgent_notification_overtakes_a_backlog_of_10000_low_ones(
     print(f"URGENT sent after {ahead} of 10,000 LOW notifications")
     assert ahead is not None
     assert ahead < 5000
+
+
+async def test_the_sweeper_publishes_committed_rows_whose_publish_was_lost(
+    container: Container,
+) -> None:
+    now = datetime.now(UTC)
+    user = await new_user(container)
+    items = [email_to(user, f"lost-{i}@example.com") for i in range(3)]
+    uow = container.unit_of_work()
+    try:  # committed, but the process "died" before publishing: nothing was queued
+        await uow.notifications.add_many(items, now)
+        await uow.commit()
+    finally:
+        await uow.close()
+    settings = container.sweep_settings
+
+    async def sweep(at: datetime) -> set[uuid.UUID]:
+        uow = container.unit_of_work()
+        try:
+            await sweep_once(uow, container.queue, settings, now=at)
+        finally:
+            await uow.close()
+        return {m.notification_id for m in await container.queue.consume(100, wait_seconds=0)}
+
+    assert await sweep(now) == set()  # within the grace period the API may still publish
+    assert await sweep(now + settings.grace) == {item.id for item in items}
+    assert await sweep(now + settings.grace * 2) == set()  # confirmed: not published twice
+
+
+async def test_concurrent_sweepers_never_take_the_same_row(container: Container) -> None:
+    now = datetime.now(UTC)
+    user = await new_user(container)
+    items = [email_to(user, f"due-{i}@example.com") for i in range(600)]
+    uow = container.unit_of_work()
+    try:
+        await uow.notifications.add_many(items, now - timedelta(minutes=1))
+        await uow.commit()
+    finally:
+        await uow.close()
+
+    async def one_sweeper() -> list[uuid.UUID]:
+        taken: list[uuid.UUID] = []
+        while True:
+            uow = container.unit_of_work()
+            try:
+                messages = await uow.notifications.take_unpublished(
+                    now, grace=timedelta(seconds=1), limit=50
+                )
+                await uow.commit()
+            finally:
+                await uow.close()
+            if not messages:
+                return taken
+            taken += [m.notification_id for m in messages]
+
+    results = await asyncio.gather(*(one_sweeper() for _ in range(4)))
+    everything = [i for taken in results for i in taken]
+    print("rows taken per sweeper:", [len(taken) for taken in results])
+    assert len(everything) == len(set(everything)) == 600
