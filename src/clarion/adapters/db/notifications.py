@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clarion.adapters.db.models import Event, Notification, User
+from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
 from clarion.domain.delivery import QueueMessage, queue_key
 from clarion.domain.enums import EventType, NotificationStatus
 from clarion.domain.notifications import (
@@ -25,41 +26,6 @@ from clarion.domain.notifications import (
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 
 S = NotificationStatus
-
-
-def record_from_row(row: Notification) -> NotificationRecord:
-    return NotificationRecord(
-        id=row.id,
-        user_id=row.user_id,
-        channel=row.channel,
-        type=row.type,
-        priority=row.priority,
-        status=row.status,
-        payload=row.payload,
-        metadata=row.metadata_,
-        scheduled_for=row.scheduled_for,
-        sent_at=row.sent_at,
-        failed_at=row.failed_at,
-        error_message=row.error_message,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        provider=row.provider,
-        provider_message_id=row.provider_message_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def event_from_row(row: Event) -> EventRecord:
-    return EventRecord(
-        id=row.id,
-        notification_id=row.notification_id,
-        type=row.type,
-        status=row.status,
-        channel=row.channel,
-        metadata=row.metadata_,
-        timestamp=row.timestamp,
-    )
 
 
 class SqlNotifications:
@@ -94,31 +60,10 @@ class SqlNotifications:
                 # a microsecond apart, so reading by time keeps CREATED before SCHEDULED
                 at = now + timedelta(microseconds=order)
                 events.append(
-                    self._event(item.id, item.user_id, item.channel, event_type, status, at)
+                    event_row(item.id, item.user_id, item.channel, event_type, status, at)
                 )
         await self._session.execute(insert(Notification), rows)
         await self._session.execute(insert(Event), events)
-
-    @staticmethod
-    def _event(
-        notification_id: uuid.UUID,
-        user_id: uuid.UUID,
-        channel: Any,
-        event_type: EventType,
-        status: NotificationStatus,
-        now: datetime,
-        metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "id": uuid.uuid4(),
-            "notification_id": notification_id,
-            "user_id": user_id,
-            "type": event_type,
-            "status": status,
-            "channel": channel,
-            "metadata_": metadata,
-            "timestamp": now,
-        }
 
     async def get(self, notification_id: uuid.UUID) -> NotificationRecord | None:
         row = await self._session.get(Notification, notification_id, populate_existing=True)
@@ -195,7 +140,7 @@ class SqlNotifications:
             if event is not None:
                 await self._session.execute(
                     insert(Event),
-                    [self._event(notification_id, changed[0], changed[1], event, changed[2], now)],
+                    [event_row(notification_id, changed[0], changed[1], event, changed[2], now)],
                 )
         return True
 
@@ -212,7 +157,7 @@ class SqlNotifications:
         await self._session.execute(
             insert(Event),
             [
-                self._event(
+                event_row(
                     notification_id,
                     cancelled[0],
                     cancelled[1],
@@ -375,7 +320,7 @@ class SqlNotifications:
                 }
             )
             events.append(
-                self._event(
+                event_row(
                     outcome.notification_id,
                     outcome.user_id,
                     outcome.channel,
@@ -440,7 +385,7 @@ class SqlNotifications:
         await self._session.execute(
             insert(Event),
             [
-                self._event(
+                event_row(
                     notification_id,
                     row[0],
                     row[1],
