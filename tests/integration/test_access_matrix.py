@@ -2,8 +2,10 @@
 
 The matrix is data: endpoint → {caller: documented status}. One test per endpoint
 sends every caller (API keys both as `Authorization: Bearer` and as `X-API-Key`)
-and prints the whole row as a table when any cell is wrong. Another test reads
-the app's routes, so an endpoint added without matrix rows fails.
+and prints the whole row as a table when any cell is wrong (tests/support/matrix.py).
+This file holds the rows for accounts and keys; test_access_matrix_notifications.py
+those for notifications. Another test reads the app's routes, so an endpoint added
+without rows in either matrix fails.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from tests.support.identity import (
     sign,
 )
 from tests.support.matrix import (
+    NON_ADMIN_KEYS,
     ORDER,
     VALID_CALLERS,
     Call,
@@ -59,7 +62,7 @@ def owned_by_user_a(ok: int) -> Row:
             Caller.ADMIN: ok,
             Caller.ADMIN_KEY: ok,
             Caller.USER_B: 404,
-            **dict.fromkeys(KEY_CALLERS & VALID_CALLERS - {Caller.ADMIN_KEY}, 404),
+            **dict.fromkeys(NON_ADMIN_KEYS, 404),
         }
     )
 

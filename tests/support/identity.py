@@ -20,7 +20,7 @@ import jwt
 
 from clarion.bootstrap import Container
 from clarion.domain.enums import Role
-from clarion.domain.identity import UserAccount
+from clarion.domain.identity import RefreshToken, UserAccount
 from clarion.domain.time import utcnow
 
 PASSWORD = "correct horse battery staple"
@@ -193,6 +193,21 @@ def access_token(container: Container, user_id: uuid.UUID) -> str:
     return container.auth.tokens.issue(user_id, "access").token
 
 
+async def token_pair(container: Container, user_id: uuid.UUID) -> tuple[str, str]:
+    """An access token and a stored refresh token, the pair a login answers, minus
+    the login's password check."""
+    tokens, family = container.auth.tokens, uuid.uuid4()
+    refresh = tokens.issue(user_id, "refresh", family=family)
+    stored = RefreshToken(refresh.jti, user_id, family, refresh.expires_at)
+    uow = container.unit_of_work()
+    try:
+        await uow.refresh_tokens.add(stored)
+        await uow.commit()
+    finally:
+        await uow.close()
+    return tokens.issue(user_id, "access").token, refresh.token
+
+
 async def create_key(
     client: httpx.AsyncClient, headers: dict[str, str], scopes: list[str], name: str = "svc"
 ) -> Key:
@@ -266,15 +281,16 @@ def forge_bad_tokens(container: Container, victim: Account) -> dict[Caller, str]
 
 
 async def build_world(client: httpx.AsyncClient, container: Container) -> World:
-    """The admin registers and is promoted; A signs in for a real token pair; B only
-    needs an access token. (Each argon2 hash or check costs about 0.2 s.)"""
-    admin_id = await register(client, "admin@example.com", "Admin")
+    """Accounts written straight to the database, with the one password hash made per
+    session, and tokens from the service's own issuer: no argon2 work per test (each
+    hash or check costs about 0.2 s, and every access test builds a world). A holds a
+    stored token pair as a login gives; B and the admin only need access tokens."""
+    hashed = await password_hash(container)
+    admin_id = await add_user(container, "admin@example.com", password_hash=hashed)
     await promote_to_admin(container, admin_id)
     admin = Account(admin_id, "admin@example.com", access_token(container, admin_id), None)
-    hashed = await password_hash(container)
     a_id = await add_user(container, "a@example.com", password_hash=hashed)
-    tokens = await login(client, "a@example.com")
-    user_a = Account(a_id, "a@example.com", tokens["accessToken"], tokens["refreshToken"])
+    user_a = Account(a_id, "a@example.com", *await token_pair(container, a_id))
     b_id = await add_user(container, "b@example.com", password_hash=hashed)
     user_b = Account(b_id, "b@example.com", access_token(container, b_id), None)
 

@@ -53,10 +53,7 @@ class NotificationService:
     ) -> list[NotificationRecord]:
         """Store the notifications and their CREATED events in the caller's
         transaction; publish the ready ones once it commits."""
-        require(principal, Scope.NOTIFICATIONS_WRITE)
-        for item in items:
-            if not may_target(principal, item.user_id):
-                raise Forbidden("You may send notifications only to yourself.")
+        self.authorize(principal, items)
         missing = await self.unknown_users(uow, {item.user_id for item in items})
         if missing:
             raise InvalidInput(
@@ -81,6 +78,14 @@ class NotificationService:
             uow.after_commit(lambda: self.publish(ready))
         return [stored(item, now) for item in items]
 
+    def authorize(self, principal: Principal, items: Sequence[NewNotification]) -> None:
+        """Checked before anything about the recipients is looked up, so a refused
+        caller learns nothing about which user ids exist."""
+        require(principal, Scope.NOTIFICATIONS_WRITE)
+        for item in items:
+            if not may_target(principal, item.user_id):
+                raise Forbidden("You may send notifications only to yourself.")
+
     async def publish(self, messages: Sequence[QueueMessage]) -> None:
         await publish_committed(self._uow_factory, self._queue, messages)
 
@@ -88,10 +93,19 @@ class NotificationService:
         return user_ids - await uow.users.existing(user_ids)
 
     async def visible(
-        self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        notification_id: uuid.UUID,
+        scope: Scope = Scope.NOTIFICATIONS_READ,
     ) -> NotificationRecord:
+        """The notification, if the principal holds `scope` and may reach it:
+        the missing scope is 403 for every id; someone else's notification
+        looks absent (404), like one that does not exist."""
+        require(principal, scope)
         record = await uow.notifications.get(notification_id)
-        if record is None or not may_see(principal, record.user_id):
+        reach = may_see if scope is Scope.NOTIFICATIONS_READ else may_target
+        if record is None or not reach(principal, record.user_id):
             raise NotFound("No such notification.")
         return record
 
@@ -141,7 +155,7 @@ class NotificationService:
                 key=queue_key(record.payload, record.user_id),
             )
             uow.after_commit(lambda: self.publish([message]))
-        return await self.visible(uow, principal, notification_id)
+        return await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
 
     async def cancel(
         self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID
@@ -151,13 +165,12 @@ class NotificationService:
             raise Conflict(
                 f"The notification is already {await self._status(uow, notification_id)}."
             )
-        return await self.visible(uow, principal, notification_id)
+        return await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
 
     async def _writable(
         self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID
     ) -> NotificationRecord:
-        record = await self.visible(uow, principal, notification_id)
-        require(principal, Scope.NOTIFICATIONS_WRITE)
+        record = await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
         if record.status not in EDITABLE:
             raise Conflict(f"The notification is already {record.status.value}.")
         return record

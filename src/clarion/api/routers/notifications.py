@@ -31,6 +31,7 @@ from clarion.api.notification_schemas import (
 from clarion.bootstrap import Container
 from clarion.domain.enums import Channel, NotificationStatus, NotificationType, Priority
 from clarion.domain.errors import InvalidInput, field_error
+from clarion.domain.identity import Scope
 from clarion.domain.notifications import NewNotification
 from clarion.domain.pipeline import NotificationQuery, Page
 from clarion.services.cache_keys import NOTIFICATION_TTL, notification_key, user_tag
@@ -91,6 +92,7 @@ async def create_batch(
                 )
             except ValidationError as exc:
                 results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
+        container.notifications.authorize(principal, [item for _, item in valid])
         known = await uow.users.existing({item.user_id for _, item in valid})
         for index, item in list(valid):
             if item.user_id not in known:
@@ -231,7 +233,9 @@ async def get_notification(
     cached = await container.cache.get(key)
     if cached is not None:
         data = json.loads(cached)
-        if may_see(principal, uuid.UUID(data["userId"])):
+        if principal.may(Scope.NOTIFICATIONS_READ) and may_see(
+            principal, uuid.UUID(data["userId"])
+        ):
             return JSONResponse(data)
     record = await container.notifications.visible(uow, principal, notification_id)
     data = dump(NotificationOut.of(record))
