@@ -34,6 +34,11 @@ class Cache(Component, Protocol):
 
     Tags group keys so that one change can drop every cached view it affects
     (for example every cached page of one user's notifications).
+
+    Readers `fill` after a miss; writers `delete` (or `invalidate_tag`) after a
+    change. A deleted key holds a short-lived tombstone that `fill` does not
+    overwrite, so a reader that loaded the old row before the change cannot
+    put it back after the change: no process serves it stale.
     """
 
     async def get(self, key: str) -> bytes | None: ...
@@ -41,6 +46,11 @@ class Cache(Component, Protocol):
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
     ) -> None: ...
+
+    async def fill(
+        self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
+    ) -> bool:
+        """Store only if the key holds nothing, not even a tombstone."""
 
     async def delete(self, key: str) -> None: ...
 

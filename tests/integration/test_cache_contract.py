@@ -67,3 +67,27 @@ async def test_a_key_tagged_after_invalidation_is_dropped_by_the_next_one(cache:
 async def test_ping_answers(cache: Cache) -> None:
     await cache.ping()
     assert cache.name == "cache"
+
+
+async def test_a_fill_after_a_delete_cannot_bring_back_the_old_value(cache: Cache) -> None:
+    """The cache-aside race: a reader loads the old row, a writer changes it and
+    deletes the key, then the reader fills. The old value must not come back."""
+    await cache.set("n:1", b"old", 30, tags=("user:1",))
+    loaded_before_the_change = b"old"
+    await cache.delete("n:1")
+    assert await cache.fill("n:1", loaded_before_the_change, 30) is False
+    assert await cache.get("n:1") is None
+
+
+async def test_a_fill_after_a_tag_invalidation_is_refused_too(cache: Cache) -> None:
+    await cache.set("n:2", b"old", 30, tags=("user:2",))
+    await cache.invalidate_tag("user:2")
+    assert await cache.fill("n:2", b"old", 30, tags=("user:2",)) is False
+    assert await cache.get("n:2") is None
+
+
+async def test_a_fill_of_an_empty_key_is_stored(cache: Cache) -> None:
+    assert await cache.fill("n:3", b"fresh", 30, tags=("user:3",)) is True
+    assert await cache.get("n:3") == b"fresh"
+    await cache.invalidate_tag("user:3")
+    assert await cache.get("n:3") is None

@@ -44,6 +44,11 @@ class CountingCache:
     ) -> None:
         await self._inner.set(key, value, ttl_seconds, tags)
 
+    async def fill(
+        self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
+    ) -> bool:
+        return await self._inner.fill(key, value, ttl_seconds, tags)
+
     async def delete(self, key: str) -> None:
         await self._inner.delete(key)
 

@@ -6,6 +6,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+TOMBSTONE = b"\x00clarion:tombstone"
+TOMBSTONE_SECONDS = 5.0
+
 
 class MemoryCache:
     name = "cache"
@@ -30,7 +33,16 @@ class MemoryCache:
         if expires_at <= self._clock():
             del self._entries[key]
             return None
-        return value
+        return None if value == TOMBSTONE else value
+
+    async def fill(
+        self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
+    ) -> bool:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > self._clock():
+            return False
+        await self.set(key, value, ttl_seconds, tags)
+        return True
 
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
@@ -42,11 +54,11 @@ class MemoryCache:
             self._tags[tag].add(key)
 
     async def delete(self, key: str) -> None:
-        self._entries.pop(key, None)
+        self._entries[key] = (self._clock() + TOMBSTONE_SECONDS, TOMBSTONE)
 
     async def invalidate_tag(self, tag: str) -> None:
         for key in self._tags.pop(tag, set()):
-            self._entries.pop(key, None)
+            await self.delete(key)
 
     async def close(self) -> None:
         self._entries.clear()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+TOMBSTONE = b"\x00clarion:tombstone"
+TOMBSTONE_MS = 5000
+
 
 class RedisCache:
     name = "cache"
@@ -23,14 +26,30 @@ class RedisCache:
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(self._prefix + key)
         # the client is built without decode_responses, so str never comes back
-        return value.encode() if isinstance(value, str) else value
+        raw = value.encode() if isinstance(value, str) else value
+        return None if raw == TOMBSTONE else raw
+
+    async def fill(
+        self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
+    ) -> bool:
+        stored = await self._redis.set(
+            self._prefix + key, value, px=max(1, int(ttl_seconds * 1000)), nx=True
+        )
+        if stored:
+            await self._tag(self._prefix + key, ttl_seconds, tags)
+        return bool(stored)
 
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
     ) -> None:
         full_key = self._prefix + key
+        await self._redis.set(full_key, value, px=max(1, int(ttl_seconds * 1000)))
+        await self._tag(full_key, ttl_seconds, tags)
+
+    async def _tag(self, full_key: str, ttl_seconds: float, tags: tuple[str, ...]) -> None:
+        if not tags:
+            return
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(full_key, value, px=max(1, int(ttl_seconds * 1000)))
             for tag in tags:
                 tag_key = self._tag_key(tag)
                 pipe.sadd(tag_key, full_key)
@@ -40,7 +59,7 @@ class RedisCache:
             await pipe.execute()
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self._redis.set(self._prefix + key, TOMBSTONE, px=TOMBSTONE_MS)
 
     async def invalidate_tag(self, tag: str) -> None:
         # Read and drop the tag set in one transaction: a key tagged after this
@@ -50,7 +69,10 @@ class RedisCache:
             pipe.delete(self._tag_key(tag))
             members, _ = await pipe.execute()
         if members:
-            await self._redis.delete(*members)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member in members:
+                    pipe.set(member, TOMBSTONE, px=TOMBSTONE_MS)
+                await pipe.execute()
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -239,7 +239,7 @@ async def get_notification(
             return JSONResponse(data)
     record = await container.notifications.visible(uow, principal, notification_id)
     data = dump(NotificationOut.of(record))
-    await container.cache.set(
+    await container.cache.fill(
         key, json.dumps(data).encode(), NOTIFICATION_TTL, tags=(user_tag(record.user_id),)
     )
     return JSONResponse(data)
