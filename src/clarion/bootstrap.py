@@ -128,7 +128,9 @@ def build_container(settings: Settings) -> Container:
             policy,
             concurrency=settings.provider_concurrency,
         ),
-        notifications=NotificationService(queue=queue, uow_factory=unit_of_work),
+        notifications=NotificationService(
+            queue=queue, uow_factory=unit_of_work, confirm_publish=queue.survives_restart
+        ),
         sweep_settings=SweepSettings(
             grace=timedelta(seconds=settings.outbox_grace_seconds),
             claim_lease=timedelta(seconds=settings.claim_lease_seconds),

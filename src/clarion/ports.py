@@ -117,7 +117,11 @@ class NotificationRepository(Protocol):
     update guarded by the statuses it may come from, so a redelivered message,
     a second scheduler or a late cancel can never move a row twice."""
 
-    async def add_many(self, items: Sequence[NewNotification], now: datetime) -> None: ...
+    async def add_many(
+        self, items: Sequence[NewNotification], now: datetime, *, published: bool = False
+    ) -> None:
+        """`published`: the rows count as handed to the queue already (a queue
+        that cannot lose an accepted message short of the process dying)."""
 
     async def get(self, notification_id: uuid.UUID) -> NotificationRecord | None: ...
 

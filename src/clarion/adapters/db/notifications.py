@@ -32,7 +32,9 @@ class SqlNotifications:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add_many(self, items: Sequence[NewNotification], now: datetime) -> None:
+    async def add_many(
+        self, items: Sequence[NewNotification], now: datetime, *, published: bool = False
+    ) -> None:
         if not items:
             return
         rows = []
@@ -54,6 +56,7 @@ class SqlNotifications:
                     "created_at": now,
                     "updated_at": now,
                     "attempts": 0,
+                    "published_at": now if published and status is S.PENDING else None,
                 }
             )
             for order, event_type in enumerate(item.initial_events(now)):

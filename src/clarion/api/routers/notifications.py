@@ -93,9 +93,11 @@ async def create_batch(
             except ValidationError as exc:
                 results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
         container.notifications.authorize(principal, [item for _, item in valid])
-        known = await uow.users.existing({item.user_id for _, item in valid})
+        unknown = await container.notifications.unknown_recipients(
+            uow, principal, {item.user_id for _, item in valid}
+        )
         for index, item in list(valid):
-            if item.user_id not in known:
+            if item.user_id in unknown:
                 valid.remove((index, item))
                 details = [field_error("userId", "no such user", kind="not_found")]
                 results[index] = BatchItemResult(
