@@ -1,0 +1,91 @@
+"""The queue contract. The embedded queue runs it now; the Kafka adapter will
+run the same tests when it lands."""
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from clarion.adapters.queue.embedded import EmbeddedQueue
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Channel, Priority
+from clarion.ports import Queue
+
+VISIBILITY = 0.3
+
+
+@pytest.fixture(params=["embedded"])
+async def queue(request: pytest.FixtureRequest) -> AsyncIterator[Queue]:
+    adapter = EmbeddedQueue(visibility_timeout=VISIBILITY)
+    yield adapter
+    await adapter.close()
+
+
+def message(priority: Priority = Priority.MEDIUM, key: str = "r@example.com") -> QueueMessage:
+    return QueueMessage(uuid.uuid4(), uuid.uuid4(), Channel.EMAIL, priority, 1, key)
+
+
+async def drain(queue: Queue, wait: float = 0.05) -> list[QueueMessage]:
+    taken: list[QueueMessage] = []
+    while batch := await queue.consume(100, wait_seconds=wait):
+        taken += batch
+        await queue.ack(batch)
+    return taken
+
+
+async def test_published_messages_are_consumed_once_acknowledged(queue: Queue) -> None:
+    sent = [message() for _ in range(5)]
+    await queue.publish(sent)
+    got = await queue.consume(100, wait_seconds=1)
+    assert {m.notification_id for m in got} == {m.notification_id for m in sent}
+    await queue.ack(got)
+    assert await drain(queue) == []
+
+
+async def test_consume_waits_at_most_the_given_time(queue: Queue) -> None:
+    started = time.monotonic()
+    assert await queue.consume(10, wait_seconds=0.2) == []
+    assert time.monotonic() - started < 1.0
+
+
+async def test_urgent_work_is_handed_out_before_a_backlog(queue: Queue) -> None:
+    backlog = [message(Priority.LOW) for _ in range(50)]
+    await queue.publish(backlog)
+    urgent = message(Priority.URGENT)
+    high = message(Priority.HIGH)
+    await queue.publish([high, urgent])
+    first = await queue.consume(1, wait_seconds=1)
+    await queue.ack(first)
+    second = await queue.consume(1, wait_seconds=1)
+    await queue.ack(second)
+    assert [first[0].notification_id, second[0].notification_id] == [
+        urgent.notification_id,
+        high.notification_id,
+    ]
+
+
+async def test_one_recipients_messages_keep_their_order_in_a_lane(queue: Queue) -> None:
+    sent = [message(key="same@example.com") for _ in range(20)]
+    await queue.publish(sent)
+    got = await drain(queue)
+    assert [m.notification_id for m in got] == [m.notification_id for m in sent]
+
+
+async def test_a_message_never_acknowledged_is_delivered_again(queue: Queue) -> None:
+    lost = message()
+    await queue.publish([lost])
+    first = await queue.consume(10, wait_seconds=1)
+    assert [m.notification_id for m in first] == [lost.notification_id]
+    # the consumer "dies" without acknowledging
+    again = await queue.consume(10, wait_seconds=VISIBILITY * 5)
+    assert [m.notification_id for m in again] == [lost.notification_id]
+    await queue.ack(again)
+    assert await drain(queue) == []
+
+
+async def test_an_acknowledged_message_is_not_delivered_again(queue: Queue) -> None:
+    done = message()
+    await queue.publish([done])
+    await queue.ack(await queue.consume(10, wait_seconds=1))
+    assert await queue.consume(10, wait_seconds=VISIBILITY * 2) == []
