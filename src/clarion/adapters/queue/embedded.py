@@ -9,6 +9,7 @@ publishes again every row that was not delivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import deque
@@ -53,14 +54,14 @@ class EmbeddedQueue:
             taken = self._take(max_messages)
             if taken:
                 return taken
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 return []
+            # wake for new messages, or when an unacknowledged one falls due again
+            wake = min([deadline, *(expires for _, expires in self._in_flight.values())])
             self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), remaining)
-            except TimeoutError:
-                return []
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), max(0.0, wake - now))
 
     def _take(self, max_messages: int) -> list[QueueMessage]:
         taken: list[QueueMessage] = []
