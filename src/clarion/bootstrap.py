@@ -19,6 +19,8 @@ from clarion.adapters.db.engine import create_engine, create_session_factory
 from clarion.adapters.db.health import DatabaseComponent
 from clarion.adapters.db.sandbox import SqlSandboxOutbox
 from clarion.adapters.db.unit_of_work import SqlUnitOfWork
+from clarion.adapters.fanout.memory import MemoryFanout
+from clarion.adapters.fanout.redis import RedisFanout
 from clarion.adapters.providers.sandbox import SandboxProvider
 from clarion.adapters.queue.embedded import EmbeddedQueue
 from clarion.adapters.ratelimit.limits_backend import LimitsRateLimiter
@@ -26,7 +28,7 @@ from clarion.adapters.token_keys import load_token_keys
 from clarion.config import ConfigError, Settings
 from clarion.domain.enums import Channel
 from clarion.domain.notifications import RetryPolicy
-from clarion.ports import Component, RateLimiter, UnitOfWork
+from clarion.ports import Component, Fanout, RateLimiter, UnitOfWork
 from clarion.services.auth import AuthService
 from clarion.services.delivery import Deliverer
 from clarion.services.notifications import NotificationService
@@ -48,6 +50,7 @@ class Container:
     deliverer: Deliverer
     notifications: NotificationService
     sweep_settings: SweepSettings
+    fanout: Fanout
     queue_survives_restart: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
@@ -70,6 +73,7 @@ class Container:
 
     async def close(self) -> None:
         await self.cache.close()
+        await self.fanout.close()
         await self.rate_limiter.close()
         await self.queue.close()
         await self.engine.dispose()
@@ -135,5 +139,6 @@ def build_container(settings: Settings) -> Container:
             grace=timedelta(seconds=settings.outbox_grace_seconds),
             claim_lease=timedelta(seconds=settings.claim_lease_seconds),
         ),
+        fanout=RedisFanout.from_url(redis_url) if redis_url else MemoryFanout(),
         queue_survives_restart=queue.survives_restart,
     )

@@ -4,7 +4,8 @@ adapter and a scaled-out one that pass the same contract tests."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -252,3 +253,18 @@ class SandboxOutbox(Protocol):
     async def record(self, message: OutgoingMessage) -> str: ...
 
     async def recent(self, limit: int) -> list[dict[str, Any]]: ...
+
+
+class Fanout(Component, Protocol):
+    """Publish/subscribe across every API process: how a live in-app message
+    reaches the process holding the user's stream. In-process when embedded,
+    Redis pub/sub when scaled out. Delivery is best effort: a subscriber that
+    is not listening misses the message (the inbox in the database has it)."""
+
+    async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """`async with fanout.subscribe(channel) as messages`: once inside, every
+        message published to `channel` arrives on `messages` until the block ends."""
+
+    async def close(self) -> None: ...
