@@ -14,6 +14,7 @@ from clarion.api.app import create_app
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings
 from tests.support.databases import PostgresDatabase, SqliteTemplate, postgres_reachable
+from tests.support.kafka import TansuBroker
 
 BACKENDS = ("sqlite", "postgresql")
 _backend_of: dict[str, str] = {}
@@ -59,6 +60,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             for outcome in ("passed", "failed", "skipped")
         )
         terminalreporter.write_line(f"{backend:>10}: {counts}")
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    """A Tansu broker for the session, started only when a test asks for it."""
+    broker = TansuBroker(tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture(scope="session")

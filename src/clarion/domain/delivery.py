@@ -64,3 +64,5 @@ class QueueMessage:
     priority: Priority
     attempt: int
     key: str  # the recipient: one recipient's messages keep their order in a lane
+    # where the transport keeps it (Kafka: topic, partition, offset), for acknowledgement
+    receipt: tuple[str, int, int] | None = None

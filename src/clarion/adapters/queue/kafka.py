@@ -1,0 +1,345 @@
+"""The Kafka queue: one topic per priority lane, one consumer group of workers.
+
+Messages are pointers to database rows (the seed's NotificationMessage plus a
+schema version); the row stays the source of truth. The producer is
+idempotent with acks=all; a publish returns once the broker has every message.
+The consumer commits offsets by hand, only for messages acknowledged after
+their outcomes were stored, so a worker that dies leaves its messages to the
+partition's next owner. librdkafka calls block, so each client lives on a
+thread of its own and the event loop only awaits it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Channel, Priority
+from clarion.domain.notifications import LANES
+from clarion.domain.time import utcnow
+from clarion.observability.logging import get_logger
+
+log = get_logger(__name__)
+SCHEMA_VERSION = 1
+LANE_SUFFIX = {
+    Priority.URGENT: ".urgent",
+    Priority.HIGH: ".high",
+    Priority.MEDIUM: "",
+    Priority.LOW: ".low",
+}
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str
+    group_id: str = "notification-workers"
+    topic_prefix: str = "notifications"
+    partitions: int = 10
+    replication_factor: int = 1
+    compression: str = "gzip"
+    session_timeout_ms: int = 6000
+    visibility_timeout: float = 300.0
+
+
+def encode(message: QueueMessage) -> bytes:
+    body = {
+        "schemaVersion": SCHEMA_VERSION,
+        "id": str(message.notification_id),
+        "userId": str(message.user_id),
+        "channel": message.channel.value,
+        "priority": message.priority.value,
+        "metadata": {
+            "correlationId": str(message.notification_id),
+            "attempt": message.attempt,
+            "createdAt": utcnow().isoformat(),
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode(raw: Message) -> QueueMessage:
+    body = json.loads(raw.value() or b"{}")
+    key = raw.key()
+    return QueueMessage(
+        notification_id=uuid.UUID(body["id"]),
+        user_id=uuid.UUID(body["userId"]),
+        channel=Channel(body["channel"]),
+        priority=Priority(body["priority"]),
+        attempt=int(body["metadata"]["attempt"]),
+        key=key.decode() if isinstance(key, bytes) else str(key or ""),
+        receipt=(str(raw.topic()), int(raw.partition() or 0), int(raw.offset() or 0)),
+    )
+
+
+class KafkaQueue:
+    name = "queue"
+    kind = "kafka"
+    survives_restart = True  # the broker keeps what it accepted; publishes are confirmed
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._settings = settings
+        self.lane_topics = {lane: settings.topic_prefix + LANE_SUFFIX[lane] for lane in LANES}
+        self.retry_topic = settings.topic_prefix + ".retry"
+        self.dlq_topic = settings.topic_prefix + ".dlq"
+        self._producer: Producer | None = None
+        self._polling = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._consumer: Consumer | None = None
+        # librdkafka's consumer is not thread-safe: every call on this one thread
+        self._consumer_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
+        self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
+        self._outstanding: dict[tuple[str, int], set[int]] = {}
+        self._in_flight: dict[tuple[str, int, int], tuple[QueueMessage, float]] = {}
+        self._revoked: set[tuple[str, int]] = set()
+
+    # -- set-up -----------------------------------------------------------------
+
+    async def ensure_topics(self) -> None:
+        """Create the lane, retry and dead-letter topics; existing ones are fine."""
+        admin = AdminClient({"bootstrap.servers": self._settings.bootstrap_servers})
+        topics = [*self.lane_topics.values(), self.retry_topic, self.dlq_topic]
+        futures = admin.create_topics(
+            [
+                NewTopic(t, self._settings.partitions, self._settings.replication_factor)
+                for t in topics
+            ]
+        )
+        for topic, future in futures.items():
+            try:
+                await asyncio.wrap_future(future)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+                log.debug("queue.kafka.topic_exists", topic=topic)
+
+    async def ping(self) -> None:
+        admin = AdminClient({"bootstrap.servers": self._settings.bootstrap_servers})
+        await asyncio.to_thread(admin.list_topics, timeout=2)
+
+    # -- producing ----------------------------------------------------------------
+
+    def _producer_ready(self) -> Producer:
+        if self._producer is None:
+            self._producer = Producer(
+                {
+                    "bootstrap.servers": self._settings.bootstrap_servers,
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "compression.type": self._settings.compression,
+                    "linger.ms": 5,
+                    "message.timeout.ms": 30000,
+                    # a missing topic is an error, never auto-created with defaults
+                    "allow.auto.create.topics": False,
+                }
+            )
+            self._polling.set()
+            self._poller = threading.Thread(target=self._poll_producer, daemon=True)
+            self._poller.start()
+        return self._producer
+
+    def _poll_producer(self) -> None:
+        while self._polling.is_set() and self._producer is not None:
+            self._producer.poll(0.1)
+
+    async def publish(self, messages: Sequence[QueueMessage]) -> None:
+        await self._produce([(self.lane_topics[m.priority], m) for m in messages])
+
+    async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
+        await self._produce([(self.dlq_topic, m) for m in messages])
+
+    async def _produce(self, routed: Sequence[tuple[str, QueueMessage]]) -> None:
+        if not routed:
+            return
+        producer = self._producer_ready()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+
+        def on_delivery(future: asyncio.Future[None]) -> Any:
+            def delivered(error: KafkaError | None, _message: Message) -> None:
+                def settle() -> None:
+                    if future.done():
+                        return
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(KafkaException(error))
+
+                loop.call_soon_threadsafe(settle)
+
+            return delivered
+
+        for topic, message in routed:
+            future: asyncio.Future[None] = loop.create_future()
+            futures.append(future)
+            while True:
+                try:
+                    producer.produce(
+                        topic,
+                        key=message.key.encode(),
+                        value=encode(message),
+                        on_delivery=on_delivery(future),
+                    )
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain
+                    await asyncio.sleep(0.01)
+        await asyncio.gather(*futures)
+
+    # -- consuming ----------------------------------------------------------------
+
+    def _consumer_ready(self) -> Consumer:
+        if self._consumer is None:
+            consumer = Consumer(
+                {
+                    "bootstrap.servers": self._settings.bootstrap_servers,
+                    "group.id": self._settings.group_id,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "session.timeout.ms": self._settings.session_timeout_ms,
+                    "heartbeat.interval.ms": 1000,
+                    "max.poll.interval.ms": 300000,
+                }
+            )
+            consumer.subscribe(
+                list(self.lane_topics.values()), on_revoke=self._on_revoke, on_lost=self._on_revoke
+            )
+            self._consumer = consumer
+        return self._consumer
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # runs on the consumer thread, inside consume(): forget what we no longer own
+        for tp in partitions:
+            self._revoked.add((tp.topic, tp.partition))
+
+    def _fetch(self, wait_seconds: float) -> list[Message]:
+        consumer = self._consumer_ready()
+        fetched: list[Message] = []
+        batch = consumer.consume(500, wait_seconds)
+        while batch:
+            fetched += batch
+            if len(fetched) >= 2000:
+                break
+            batch = consumer.consume(500, 0)  # whatever else already arrived, every lane
+        return fetched
+
+    def _buffer(self, fetched: list[Message]) -> None:
+        for raw in fetched:
+            error = raw.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("queue.kafka.consume_error", error=error.name())
+                continue
+            try:
+                message = decode(raw)
+            except (ValueError, KeyError, TypeError):
+                # not ours to deliver; skipped, and commits move past it
+                log.warning("queue.kafka.undecodable", topic=raw.topic(), offset=raw.offset())
+                continue
+            topic, partition, offset = message.receipt or ("", 0, 0)
+            self._revoked.discard((topic, partition))
+            self._outstanding.setdefault((topic, partition), set()).add(offset)
+            self._lanes[message.priority].append(message)
+        if self._revoked:
+            self._drop_revoked()
+
+    def _drop_revoked(self) -> None:
+        for lane, messages in self._lanes.items():
+            self._lanes[lane] = deque(
+                m for m in messages if m.receipt and m.receipt[:2] not in self._revoked
+            )
+        for key in self._revoked:
+            self._outstanding.pop(key, None)
+
+    async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]:
+        deadline = time.monotonic() + wait_seconds
+        loop = asyncio.get_running_loop()
+        while True:
+            self._requeue_expired()
+            remaining = max(0.0, deadline - time.monotonic())
+            if not any(self._lanes.values()):
+                fetched = await loop.run_in_executor(
+                    self._consumer_thread, self._fetch, min(remaining, 0.5)
+                )
+                self._buffer(fetched)
+            taken = self._take(max_messages)
+            if taken or time.monotonic() >= deadline:
+                return taken
+
+    def _take(self, max_messages: int) -> list[QueueMessage]:
+        expires = time.monotonic() + self._settings.visibility_timeout
+        for lane in LANES:
+            messages = self._lanes[lane]
+            taken: list[QueueMessage] = []
+            while messages and len(taken) < max_messages:
+                message = messages.popleft()
+                if message.receipt is not None:
+                    self._in_flight[message.receipt] = (message, expires)
+                taken.append(message)
+            if taken:
+                return taken  # a batch never mixes lanes
+        return []
+
+    def _requeue_expired(self) -> None:
+        now = time.monotonic()
+        for receipt, (message, deadline) in list(self._in_flight.items()):
+            if deadline <= now:
+                del self._in_flight[receipt]
+                self._lanes[message.priority].appendleft(message)
+
+    async def ack(self, messages: Sequence[QueueMessage]) -> None:
+        """Commit, per partition, up to the first offset still outstanding."""
+        touched: set[tuple[str, int]] = set()
+        for message in messages:
+            if message.receipt is None:
+                continue
+            self._in_flight.pop(message.receipt, None)
+            topic, partition, offset = message.receipt
+            outstanding = self._outstanding.get((topic, partition))
+            if outstanding is not None:
+                outstanding.discard(offset)
+                touched.add((topic, partition))
+        commits = []
+        for topic, partition in touched:
+            outstanding = self._outstanding[(topic, partition)]
+            acked = [
+                m.receipt[2]
+                for m in messages
+                if m.receipt is not None and m.receipt[:2] == (topic, partition)
+            ]
+            upto = min(outstanding) if outstanding else max(acked) + 1
+            commits.append(TopicPartition(topic, partition, upto))
+        if commits:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._consumer_thread, self._commit, commits)
+
+    def _commit(self, offsets: list[TopicPartition]) -> None:
+        try:
+            self._consumer_ready().commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # a partition moved to another worker: it will redeliver, claims dedupe
+            log.warning("queue.kafka.commit_failed", error=exc.args[0].name())
+
+    def depth(self) -> dict[str, int]:
+        return {lane.value: len(messages) for lane, messages in self._lanes.items()}
+
+    async def close(self) -> None:
+        self._polling.clear()
+        if self._producer is not None:
+            await asyncio.to_thread(self._producer.flush, 10)
+            self._producer = None
+        if self._consumer is not None:
+            consumer = self._consumer
+            self._consumer = None
+            await asyncio.get_running_loop().run_in_executor(self._consumer_thread, consumer.close)
+        self._consumer_thread.shutdown(wait=False)
