@@ -131,6 +131,7 @@ def build_container(settings: Settings) -> Container:
             dict.fromkeys(Channel, provider),
             policy,
             concurrency=settings.provider_concurrency,
+            send_timeout=settings.provider_timeout_seconds,
         ),
         notifications=NotificationService(
             queue=queue, uow_factory=unit_of_work, confirm_publish=queue.survives_restart

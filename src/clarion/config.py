@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     provider_concurrency: int = Field(
         default=50, ge=1, le=1000, description="Sends in flight at once per process."
     )
+    provider_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=120, description="Longest wait for one provider call."
+    )
     retry_max: int = Field(default=3, ge=0, le=20, description="Retries before the dead letter.")
     retry_base_seconds: float = Field(default=1.0, gt=0, description="Backoff base.")
     retry_cap_seconds: float = Field(default=300.0, gt=0, description="Longest backoff.")

@@ -139,7 +139,7 @@ async def delivered(
             provider="sandbox",
             error="refused in the access matrix" if failed else None,
         )
-        await uow.notifications.record_outcomes([result], now)
+        await uow.notifications.record_outcomes([result], now, claimed_at=now)
         await uow.commit()
     finally:
         await uow.close()

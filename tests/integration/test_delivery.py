@@ -14,8 +14,9 @@ from clarion.adapters.providers.sandbox import SandboxProvider
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
 from clarion.domain.delivery import QueueMessage
-from clarion.domain.enums import Channel, NotificationType, Priority
+from clarion.domain.enums import Channel, EventType, NotificationStatus, NotificationType, Priority
 from clarion.domain.notifications import NewNotification, RetryPolicy
+from clarion.domain.pipeline import DeliveryOutcome
 from clarion.services.delivery import Deliverer
 from clarion.services.outbox import sweep_once
 from clarion.worker.consumer import Consumer
@@ -335,3 +336,83 @@ async def test_concurrent_sweepers_never_take_the_same_row(container: Container)
     everything = [i for taken in results for i in taken]
     print("rows taken per sweeper:", [len(taken) for taken in results])
     assert len(everything) == len(set(everything)) == 600
+
+
+async def test_a_worker_whose_claim_was_taken_back_cannot_overwrite_the_new_owner(
+    container: Container,
+) -> None:
+    """Worker A claims, its lease runs out, the sweeper returns the row and
+    worker B claims and sends it; A's late outcome must not land."""
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    user = await new_user(container)
+    item = email_to(user, "someone@example.com")
+    await store(container, item, t0 - timedelta(seconds=1))
+
+    async def claim(at: datetime) -> None:
+        uow = container.unit_of_work()
+        try:
+            assert len(await uow.notifications.claim([item.id], at)) == 1
+            await uow.commit()
+        finally:
+            await uow.close()
+
+    await claim(t0)  # worker A
+    uow = container.unit_of_work()
+    try:
+        await uow.notifications.recover(
+            t0 + timedelta(minutes=10), claim_lease=timedelta(minutes=5), redelivery=timedelta(0)
+        )
+        await uow.commit()
+    finally:
+        await uow.close()
+    t1 = t0 + timedelta(minutes=10)
+    await claim(t1)  # worker B
+
+    def outcome(status: NotificationStatus, event: EventType) -> DeliveryOutcome:
+        return DeliveryOutcome(item.id, user, Channel.EMAIL, status, event, provider="sandbox")
+
+    uow = container.unit_of_work()
+    try:
+        by_b = await uow.notifications.record_outcomes(
+            [outcome(NotificationStatus.SENT, EventType.SENT)], t1, claimed_at=t1
+        )
+        by_a = await uow.notifications.record_outcomes(
+            [outcome(NotificationStatus.PENDING, EventType.RETRIED)], t1, claimed_at=t0
+        )
+        await uow.commit()
+        record = await uow.notifications.get(item.id)
+        events = await uow.notifications.events(item.id)
+    finally:
+        await uow.close()
+    assert (by_b, by_a) == ([item.id], [])
+    assert record is not None
+    assert record.status is NotificationStatus.SENT
+    assert [e.type for e in events] == [EventType.CREATED, EventType.SENT]
+
+
+async def test_a_provider_that_hangs_is_retried_after_the_send_timeout(
+    container: Container,
+) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    user = await new_user(container)
+    item = email_to(user, "slow-5000@example.com")
+    await store(container, item, t0 - timedelta(seconds=1))
+    consumer = Consumer(
+        queue=container.queue,
+        uow_factory=container.unit_of_work,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
+            RetryPolicy(),
+            send_timeout=0.2,
+        ),
+        cache=container.cache,
+        batch_size=10,
+        clock=lambda: t0,
+    )
+    started = time.monotonic()
+    [result] = await consumer.process(
+        [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
+    )
+    assert time.monotonic() - started < 2
+    assert result.event is EventType.RETRIED
+    assert result.error == "sandbox: timed out"

@@ -64,8 +64,10 @@ class Deliverer:
         policy: RetryPolicy,
         *,
         concurrency: int = 50,
+        send_timeout: float = 30.0,
         rng: Callable[[float, float], float] = random.uniform,
     ) -> None:
+        self._send_timeout = send_timeout
         self._providers = providers
         self._policy = policy
         self._slots = asyncio.Semaphore(concurrency)
@@ -79,7 +81,12 @@ class Deliverer:
         provider = self._providers[message.channel]
         async with self._slots:
             try:
-                return await provider.send(message)
+                # well under the claim lease: a hung provider must not hold a batch
+                # until the sweeper hands its rows to another worker
+                return await asyncio.wait_for(provider.send(message), self._send_timeout)
+            except TimeoutError:
+                log.warning("delivery.provider.timed_out", provider=provider.name)
+                return SendResult.retry(provider.name, f"{provider.name}: timed out")
             except Exception as exc:
                 # A provider that raises has not said the message is bad: retry it.
                 log.warning(

@@ -53,9 +53,9 @@ class Consumer:
         outcomes are committed before the messages are acknowledged."""
         uow = self._uow_factory()
         try:
-            claimed = await uow.notifications.claim(
-                [m.notification_id for m in messages], self._clock()
-            )
+            claimed_at = self._clock()  # also the claim's token: outcomes need it to land
+            ids = [m.notification_id for m in messages]
+            claimed = await uow.notifications.claim(ids, claimed_at)
             await uow.commit()
         finally:
             await uow.close()
@@ -64,8 +64,12 @@ class Consumer:
             outcomes = await self._deliverer.deliver(claimed, self._clock())
             uow = self._uow_factory()
             try:
-                await uow.notifications.record_outcomes(outcomes, self._clock())
+                stored = await uow.notifications.record_outcomes(
+                    outcomes, self._clock(), claimed_at=claimed_at
+                )
                 await uow.commit()
+                if len(stored) < len(outcomes):
+                    log.warning("worker.claims.lost", lost=len(outcomes) - len(stored))
             finally:
                 await uow.close()
             await self._forget_cached(outcomes)

@@ -305,11 +305,32 @@ class SqlNotifications:
         )
         return [Claimed(record=record_from_row(n), user_email=email) for n, email in rows]
 
-    async def record_outcomes(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
-        """Write every outcome of a batch with one statement per kind."""
+    async def record_outcomes(
+        self, outcomes: Sequence[DeliveryOutcome], now: datetime, *, claimed_at: datetime
+    ) -> list[uuid.UUID]:
+        """Write every outcome of a batch with one statement per kind, for the
+        rows this batch still owns: a claim the sweeper took back (its lease ran
+        out) and another worker re-claimed is not overwritten. Returns the ids
+        whose outcome was stored."""
+        if not outcomes:
+            return []
+        owned_result = await self._session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_([o.notification_id for o in outcomes]),
+                Notification.status == S.PROCESSING,
+                Notification.claimed_at == claimed_at,
+            )
+            .values(updated_at=now)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+        owned = {row[0] for row in owned_result}
         by_status: dict[NotificationStatus, list[dict[str, Any]]] = {}
         events = []
         for outcome in outcomes:
+            if outcome.notification_id not in owned:
+                continue
             by_status.setdefault(outcome.status, []).append(
                 {
                     "b_id": outcome.notification_id,
@@ -357,12 +378,13 @@ class SqlNotifications:
             await self._session.execute(statement, rows)
         if events:
             await self._session.execute(insert(Event), events)
+        return [o.notification_id for o in outcomes if o.notification_id in owned]
 
     async def dead_letters(self, *, limit: int, offset: int) -> list[NotificationRecord]:
         rows = await self._session.scalars(
             select(Notification)
             .where(Notification.status == S.FAILED)
-            .order_by(Notification.created_at.desc())
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
             .offset(offset)
             .limit(limit)
         )
