@@ -23,9 +23,10 @@ from clarion.adapters.fanout.memory import MemoryFanout
 from clarion.adapters.fanout.redis import RedisFanout
 from clarion.adapters.providers.sandbox import SandboxProvider
 from clarion.adapters.queue.embedded import EmbeddedQueue
+from clarion.adapters.queue.kafka import KafkaQueue, KafkaSettings
 from clarion.adapters.ratelimit.limits_backend import LimitsRateLimiter
 from clarion.adapters.token_keys import load_token_keys
-from clarion.config import ConfigError, Settings
+from clarion.config import Settings
 from clarion.domain.enums import Channel
 from clarion.domain.notifications import RetryPolicy
 from clarion.ports import Component, Fanout, RateLimiter, UnitOfWork
@@ -43,7 +44,7 @@ class Container:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     cache: CountingCache
-    queue: EmbeddedQueue
+    queue: EmbeddedQueue | KafkaQueue
     rate_limiter: RateLimiter
     auth: AuthService
     sandbox: SqlSandboxOutbox
@@ -93,16 +94,22 @@ def build_auth(settings: Settings) -> AuthService:
 
 
 def build_container(settings: Settings) -> Container:
-    if settings.kafka_bootstrap_servers is not None:
-        raise ConfigError(
-            "CLARION_KAFKA_BOOTSTRAP_SERVERS is set, but this version has no Kafka queue "
-            "adapter yet; unset it to use the embedded queue."
-        )
     auth = build_auth(settings)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     redis_url = settings.redis_url
-    queue = EmbeddedQueue()
+    queue: EmbeddedQueue | KafkaQueue = (
+        KafkaQueue(
+            KafkaSettings(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                compression=settings.kafka_compression,
+            )
+        )
+        if settings.kafka_bootstrap_servers
+        else EmbeddedQueue()
+    )
     sandbox = SqlSandboxOutbox(sessions, engine.dialect.name)
     provider = SandboxProvider(sandbox)
     policy = RetryPolicy(

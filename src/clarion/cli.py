@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from clarion.domain.enums import Role
 from clarion.domain.errors import ClarionError
 from clarion.observability.logging import configure_logging
 from clarion.services.admins import FirstAdmin, ensure_first_admin
+from clarion.worker.runtime import start
 
 app = typer.Typer(
     help="Clarion: a self-hostable notification service.",
@@ -133,7 +135,7 @@ def api(
     ] = None,
 ) -> None:
     """Run only the HTTP API (scaled-out mode). The schema must already be migrated."""
-    settings = settings_or_exit()
+    settings = scaled_out_or_exit("api")
     current, head = migrations.current_revision(settings.database_url), migrations.head_revision()
     if current != head:
         typer.secho(
@@ -156,28 +158,55 @@ def api(
     )
 
 
-def not_yet(command: str, what: str) -> None:
-    typer.echo(
-        f"clarion {command}: {what} It runs as a separate process only with a shared queue "
-        "(Kafka, coming with the scaled-out mode). With the embedded queue, `clarion serve` "
-        "runs it inside the one process; this command exits without starting.",
-        err=True,
-    )
-    raise typer.Exit(1)
+def scaled_out_or_exit(command: str) -> Settings:
+    """The separate processes share work through Kafka; the in-process queue of
+    one process cannot reach another, so they refuse to start without it."""
+    settings = settings_or_exit()
+    if settings.kafka_bootstrap_servers is None:
+        typer.secho(
+            f"clarion {command}: needs CLARION_KAFKA_BOOTSTRAP_SERVERS (a queue shared by "
+            "processes). With the embedded queue, run `clarion serve`: API, workers and "
+            "scheduler in one process.",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(2)
+    return settings
+
+
+async def run_background(settings: Settings, *, workers: bool, schedule: bool) -> None:
+    """Run until SIGTERM or SIGINT, then finish the batch in hand and exit."""
+    container = container_or_exit(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    background = await start(container, workers=workers, schedule=schedule)
+    try:
+        await stop.wait()
+    finally:
+        await background.shutdown()
+        await container.close()
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Consumer loops (CLARION_WORKER_CONCURRENCY).")
+    ] = None,
+) -> None:
     """Consume the queue and deliver notifications (scaled-out mode)."""
-    settings_or_exit()
-    not_yet("worker", "Consumes queued notifications and delivers them through providers.")
+    settings = scaled_out_or_exit("worker")
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    asyncio.run(run_background(settings, workers=True, schedule=False))
 
 
 @app.command()
 def scheduler() -> None:
     """Promote due scheduled notifications and re-publish unconfirmed ones (scaled-out mode)."""
-    settings_or_exit()
-    not_yet("scheduler", "Promotes scheduled notifications when due and runs the outbox sweeper.")
+    settings = scaled_out_or_exit("scheduler")
+    asyncio.run(run_background(settings, workers=False, schedule=True))
 
 
 @app.command()

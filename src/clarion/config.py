@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka brokers, comma separated. Unset: the embedded queue."
     )
+    kafka_partitions: int = Field(default=10, ge=1, le=1000, description="Partitions per topic.")
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, le=10, description="Replicas per partition (3 in production)."
+    )
+    kafka_compression: str = Field(
+        default="gzip", description="Producer compression: gzip, lz4, zstd, snappy or none."
+    )
     redis_url: str | None = Field(
         default=None, description="Redis URL. Unset: in-process cache, limits and fan-out."
     )
@@ -161,6 +168,13 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError:
             raise ValueError("must be limits like '3/second;100/minute'") from None
+        return value
+
+    @field_validator("kafka_compression")
+    @classmethod
+    def _check_compression(cls, value: str) -> str:
+        if value not in {"gzip", "lz4", "zstd", "snappy", "none"}:
+            raise ValueError("must be gzip, lz4, zstd, snappy or none")
         return value
 
     @field_validator("log_level")

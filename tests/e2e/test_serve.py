@@ -145,8 +145,17 @@ def test_a_bad_setting_stops_serve_naming_the_variable(workdir: Path) -> None:
     assert not (workdir / "clarion.db").exists()
 
 
+def test_the_separate_processes_need_a_shared_queue(workdir: Path) -> None:
+    for command in ("api", "worker", "scheduler"):
+        result = run_clarion(command, cwd=workdir)
+        assert result.returncode == 2, command
+        assert "CLARION_KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+        assert "clarion serve" in result.stderr
+
+
 def test_api_refuses_an_unmigrated_database(workdir: Path) -> None:
-    result = run_clarion("api", cwd=workdir)
+    env = clean_env(CLARION_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
+    result = run_clarion("api", cwd=workdir, env=env)
     assert result.returncode == 2
     assert "clarion migrate" in result.stderr
 

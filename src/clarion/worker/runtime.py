@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from clarion.adapters.queue.kafka import KafkaQueue
 from clarion.bootstrap import Container
 from clarion.observability.logging import get_logger
 from clarion.worker.consumer import Consumer
@@ -49,6 +50,8 @@ def scheduler(container: Container) -> Scheduler:
 
 async def start(container: Container, *, workers: bool, schedule: bool) -> Background:
     background = Background()
+    if isinstance(container.queue, KafkaQueue):
+        await container.queue.ensure_topics()
     if schedule:
         planner = scheduler(container)
         if not container.queue_survives_restart:
