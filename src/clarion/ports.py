@@ -172,10 +172,18 @@ class IdempotencyStore(Protocol):
     ) -> StoredResponse | None: ...
 
     async def finish(
-        self, scope: str, key: str, status: int, body: dict[str, Any] | list[Any]
-    ) -> None: ...
+        self,
+        scope: str,
+        key: str,
+        status: int,
+        body: dict[str, Any] | list[Any],
+        *,
+        reserved_at: datetime,
+    ) -> bool:
+        """Store the response; False if this request no longer holds the key
+        (its reservation lapsed and another request took it over)."""
 
-    async def release(self, scope: str, key: str) -> None: ...
+    async def release(self, scope: str, key: str, *, reserved_at: datetime) -> None: ...
 
     async def purge_expired(self, now: datetime) -> int: ...
 

@@ -416,3 +416,26 @@ async def test_a_provider_that_hangs_is_retried_after_the_send_timeout(
     assert time.monotonic() - started < 2
     assert result.event is EventType.RETRIED
     assert result.error == "sandbox: timed out"
+
+
+async def test_a_lapsed_idempotency_reservation_cannot_finish_over_its_successor(
+    container: Container,
+) -> None:
+    from clarion.adapters.db.idempotency import ABANDONED_AFTER
+
+    t0 = datetime.now(UTC)
+    uow = container.unit_of_work()
+    try:
+        keys = uow.idempotency
+        assert await keys.reserve("user:1", "k", "hash", t0, timedelta(hours=24)) is None
+        later = t0 + ABANDONED_AFTER + timedelta(seconds=1)
+        # the first request looks dead: a retry with the same key takes it over
+        assert await keys.reserve("user:1", "k", "hash", later, timedelta(hours=24)) is None
+        assert await keys.finish("user:1", "k", 201, {"id": "first"}, reserved_at=t0) is False
+        assert await keys.finish("user:1", "k", 201, {"id": "second"}, reserved_at=later)
+        await uow.commit()
+        replay = await keys.reserve("user:1", "k", "hash", later, timedelta(hours=24))
+    finally:
+        await uow.close()
+    assert replay is not None
+    assert replay.body == {"id": "second"}

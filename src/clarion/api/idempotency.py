@@ -49,7 +49,8 @@ async def idempotent(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.")
     scope = f"{principal.kind}:{principal.id}"
-    stored = await uow.idempotency.reserve(scope, key, fingerprint, utcnow(), KEEP_FOR)
+    reserved_at = utcnow()
+    stored = await uow.idempotency.reserve(scope, key, fingerprint, reserved_at, KEEP_FOR)
     if stored is not None:
         if stored.request_hash != fingerprint:
             raise KeyReused("This Idempotency-Key was used with a different request.")
@@ -58,11 +59,13 @@ async def idempotent(
         return JSONResponse(stored.body, stored.status, headers={"Idempotent-Replayed": "true"})
     try:
         status, body = await handle()
-        await uow.idempotency.finish(scope, key, status, body)
+        if not await uow.idempotency.finish(scope, key, status, body, reserved_at=reserved_at):
+            # our hold lapsed and another request has the key: undo our work
+            raise KeyInFlight("A request with this Idempotency-Key is still in progress.")
     except Exception:
         # the request did no work: let the client try again with the same key
         # (its own work is rolled back first, so its connection is free again)
         await uow.rollback()
-        await uow.idempotency.release(scope, key)
+        await uow.idempotency.release(scope, key, reserved_at=reserved_at)
         raise
     return JSONResponse(body, status)

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clarion.adapters.db.models import IdempotencyKey
 from clarion.ports import StoredResponse
 
-ABANDONED_AFTER = timedelta(seconds=60)
+# A reservation this old belongs to a request that died; the key is free again.
+# A request that is merely slow finds out at finish() and rolls back.
+ABANDONED_AFTER = timedelta(minutes=5)
 
 
 class SqlIdempotencyStore:
@@ -67,20 +69,33 @@ class SqlIdempotencyStore:
         return StoredResponse(row.request_hash, row.response_status, row.response_body)
 
     async def finish(
-        self, scope: str, key: str, status: int, body: dict[str, Any] | list[Any]
-    ) -> None:
-        await self._session.execute(
+        self,
+        scope: str,
+        key: str,
+        status: int,
+        body: dict[str, Any] | list[Any],
+        *,
+        reserved_at: datetime,
+    ) -> bool:
+        result = await self._session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+            .where(
+                IdempotencyKey.scope == scope,
+                IdempotencyKey.key == key,
+                IdempotencyKey.created_at == reserved_at,
+                IdempotencyKey.response_status.is_(None),
+            )
             .values(response_status=status, response_body=body)
         )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    async def release(self, scope: str, key: str) -> None:
+    async def release(self, scope: str, key: str, *, reserved_at: datetime) -> None:
         async with self._sessions() as own:
             await own.execute(
                 delete(IdempotencyKey).where(
                     IdempotencyKey.scope == scope,
                     IdempotencyKey.key == key,
+                    IdempotencyKey.created_at == reserved_at,
                     IdempotencyKey.response_status.is_(None),
                 )
             )
