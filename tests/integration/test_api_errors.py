@@ -152,3 +152,13 @@ async def test_a_streamed_body_over_the_limit_gets_413(
         "/auth/register", content=chunks(), headers={"content-type": "application/json"}
     )
     assert_error(response, 413, "payload_too_large")
+
+
+async def test_a_nul_character_is_refused_with_422_on_every_backend(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/auth/register",
+        json={"email": "nul@example.com", "password": "long enough pw", "name": "A\u0000B"},
+    )
+    assert_error(response, 422, "validation_error")

@@ -209,3 +209,18 @@ async def test_cached_reads_are_counted_and_never_stale(serve: Any) -> None:
     assert after["hits"] == before["hits"] + 1
     await http.patch(f"/notifications/{nid}", headers=admin, json={"priority": "URGENT"})
     assert (await http.get(f"/notifications/{nid}", headers=admin)).json()["priority"] == "URGENT"
+
+
+async def test_bad_cursors_and_nul_characters_get_422(serve: Any) -> None:
+    import base64
+
+    http, admin, admin_id = serve
+    naive = base64.urlsafe_b64encode(f"2030-01-01T00:00:00|{uuid.uuid4()}".encode()).decode()
+    for cursor in (naive, "not-a-cursor"):
+        response = await http.get(f"/notifications?cursor={cursor}", headers=admin)
+        assert response.status_code == 422, cursor
+        assert response.json()["details"][0]["field"] == "cursor"
+    bad = email(admin_id)
+    bad["payload"]["body"] = "before\u0000after"
+    response = await http.post("/notifications", headers=admin, json=bad)
+    assert response.status_code == 422

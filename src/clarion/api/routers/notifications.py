@@ -148,7 +148,10 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, last_id = raw.split("|")
-        return datetime.fromisoformat(created), uuid.UUID(last_id)
+        after = datetime.fromisoformat(created)
+        if after.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return after, uuid.UUID(last_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             "The cursor is not valid.",
