@@ -76,3 +76,32 @@ async def test_a_reachable_redis_is_reported_as_the_cache(database_url: str) -> 
     response = await probe(database_url=database_url, redis_url="redis://127.0.0.1:6379/15")
     assert response.status_code == 200
     assert response.json()["components"]["cache"]["kind"] == "redis"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_redis_outage_does_not_fail_sending(database_url: str, backend: str) -> None:
+    """The cache is an optimisation: with Redis down, notifications are still
+    accepted and read from the database, and readiness says what is down."""
+    from tests.support.apps import running_app, signed_in_admin
+
+    settings = make_settings(
+        database_url=database_url, redis_url="redis://127.0.0.1:1/0", rate_limit_enabled=True
+    )
+    async with running_app(settings) as http:
+        container = http._transport.app.state.container  # type: ignore[attr-defined]
+        admin, admin_id = await signed_in_admin(http, container, "outage@example.com")
+        created = await http.post(
+            "/notifications",
+            headers=admin,
+            json={
+                "userId": str(admin_id),
+                "channel": "IN_APP",
+                "type": "ALERT",
+                "payload": {"title": "t", "body": "b"},
+            },
+        )
+        assert created.status_code == 201, created.text
+        read = await http.get(f"/notifications/{created.json()['id']}", headers=admin)
+        assert read.status_code == 200
+        assert container.cache_stats.errors > 0
+        assert (await http.get("/health/readiness")).status_code == 503

@@ -10,8 +10,11 @@ from fastapi import Depends, Request, Response
 from clarion.bootstrap import Container
 from clarion.domain.errors import ClarionError, RateLimited, Unauthorized
 from clarion.domain.identity import Principal, RequestContext
+from clarion.observability.logging import get_logger
 from clarion.ports import UnitOfWork
 from clarion.services.auth import api_key_prefix
+
+log = get_logger(__name__)
 
 
 def get_container(request: Request) -> Container:
@@ -89,7 +92,13 @@ def tiers_for(principal: Principal, container: Container) -> str:
 async def apply_limit(container: Container, response: Response, key: str, tiers: str) -> None:
     if not container.settings.rate_limit_enabled:
         return
-    decision = await container.rate_limiter.hit(key, tiers)
+    try:
+        decision = await container.rate_limiter.hit(key, tiers)
+    except Exception as exc:
+        # the limit store (Redis) is down: admit rather than refuse everyone;
+        # readiness reports the outage
+        log.warning("ratelimit.storage.failed", error=type(exc).__name__)
+        return
     if not decision.allowed:
         raise RateLimited("Too many requests; slow down.", headers=decision.headers())
     response.headers.update(decision.headers())

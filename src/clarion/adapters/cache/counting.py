@@ -1,16 +1,22 @@
-"""Counts cache hits and misses, whatever the adapter underneath."""
+"""Counts cache hits and misses, whatever the adapter underneath, and keeps a
+cache outage from failing requests: the cache is an optimisation, the
+database answers without it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clarion.observability.logging import get_logger
 from clarion.ports import Cache
+
+log = get_logger(__name__)
 
 
 @dataclass
 class CacheStats:
     hits: int = 0
     misses: int = 0
+    errors: int = 0
 
     def as_dict(self) -> dict[str, float]:
         total = self.hits + self.misses
@@ -18,6 +24,7 @@ class CacheStats:
             "hits": self.hits,
             "misses": self.misses,
             "hitRate": round(self.hits / total, 4) if total else 0.0,
+            "errors": self.errors,
         }
 
 
@@ -32,7 +39,11 @@ class CountingCache:
         await self._inner.ping()
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._inner.get(key)
+        try:
+            value = await self._inner.get(key)
+        except Exception as exc:
+            self._failed("get", exc)
+            value = None
         if value is None:
             self.stats.misses += 1
         else:
@@ -42,18 +53,36 @@ class CountingCache:
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
     ) -> None:
-        await self._inner.set(key, value, ttl_seconds, tags)
+        try:
+            await self._inner.set(key, value, ttl_seconds, tags)
+        except Exception as exc:
+            self._failed("set", exc)
 
     async def fill(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
     ) -> bool:
-        return await self._inner.fill(key, value, ttl_seconds, tags)
+        try:
+            return await self._inner.fill(key, value, ttl_seconds, tags)
+        except Exception as exc:
+            self._failed("fill", exc)
+            return False
 
     async def delete(self, key: str) -> None:
-        await self._inner.delete(key)
+        try:
+            await self._inner.delete(key)
+        except Exception as exc:
+            self._failed("delete", exc)
 
     async def invalidate_tag(self, tag: str) -> None:
-        await self._inner.invalidate_tag(tag)
+        try:
+            await self._inner.invalidate_tag(tag)
+        except Exception as exc:
+            self._failed("invalidate", exc)
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        # An invalidation that failed may leave a stale entry until its TTL: say so.
+        self.stats.errors += 1
+        log.warning("cache.operation.failed", operation=operation, error=type(exc).__name__)
 
     async def close(self) -> None:
         await self._inner.close()

@@ -221,7 +221,13 @@ class SqlNotifications:
         if ids:
             await self._session.execute(
                 update(Notification)
-                .where(Notification.id.in_(ids), Notification.published_at.is_(None))
+                # attempts = 0: a fast first try may already have scheduled a retry,
+                # whose publish is the sweeper's to do, not this confirmation's
+                .where(
+                    Notification.id.in_(ids),
+                    Notification.published_at.is_(None),
+                    Notification.attempts == 0,
+                )
                 .values(published_at=at)
                 .execution_options(synchronize_session=False)
             )
