@@ -109,3 +109,26 @@ async def test_an_acknowledged_message_is_not_delivered_again(queue: Queue) -> N
     await queue.publish([done])
     await queue.ack(await queue.consume(10, wait_seconds=FIRST_WAIT))
     assert await queue.consume(10, wait_seconds=VISIBILITY * 2) == []
+
+
+async def test_a_waiting_message_republished_with_a_new_priority_changes_lane(
+    queue: Queue,
+) -> None:
+    backlog = [message(Priority.LOW) for _ in range(20)]
+    await queue.publish(backlog)
+    promoted = backlog[-1]
+    await queue.publish(
+        [
+            QueueMessage(
+                promoted.notification_id,
+                promoted.user_id,
+                promoted.channel,
+                Priority.URGENT,
+                1,
+                promoted.key,
+            )
+        ]
+    )
+    first = await queue.consume(1, wait_seconds=FIRST_WAIT)
+    await queue.ack(first)
+    assert first[0].notification_id == promoted.notification_id

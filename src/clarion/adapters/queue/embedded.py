@@ -27,7 +27,7 @@ class EmbeddedQueue:
 
     def __init__(self, *, visibility_timeout: float = 300.0) -> None:
         self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
-        self._queued: set[uuid.UUID] = set()
+        self._queued: dict[uuid.UUID, QueueMessage] = {}
         self._in_flight: dict[uuid.UUID, tuple[QueueMessage, float]] = {}
         self._visibility_timeout = visibility_timeout
         self._arrived = asyncio.Event()
@@ -40,9 +40,13 @@ class EmbeddedQueue:
 
     async def publish(self, messages: Sequence[QueueMessage]) -> None:
         for message in messages:
-            if message.notification_id in self._queued:
-                continue  # already waiting: a second copy would only lose its claim
-            self._queued.add(message.notification_id)
+            waiting = self._queued.get(message.notification_id)
+            if waiting is not None:
+                if waiting.priority is message.priority:
+                    continue  # already waiting: a second copy would only lose its claim
+                # its priority changed while it waited: it moves to the new lane
+                self._lanes[waiting.priority].remove(waiting)
+            self._queued[message.notification_id] = message
             self._lanes[message.priority].append(message)
         if messages:
             self._arrived.set()
@@ -70,7 +74,7 @@ class EmbeddedQueue:
             messages = self._lanes[lane]
             while messages and len(taken) < max_messages:
                 message = messages.popleft()
-                self._queued.discard(message.notification_id)
+                self._queued.pop(message.notification_id, None)
                 self._in_flight[message.notification_id] = (message, expires)
                 taken.append(message)
             if taken:
@@ -85,7 +89,7 @@ class EmbeddedQueue:
         for message in expired:
             del self._in_flight[message.notification_id]
             if message.notification_id not in self._queued:
-                self._queued.add(message.notification_id)
+                self._queued[message.notification_id] = message
                 self._lanes[message.priority].appendleft(message)
 
     async def ack(self, messages: Sequence[QueueMessage]) -> None:
