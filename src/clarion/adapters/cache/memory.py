@@ -1,4 +1,8 @@
-"""In-process cache for the embedded mode: a dict with expiry times and tag sets."""
+"""In-process cache for the embedded mode: a dict with expiry times and tag sets.
+
+Bounded: at `max_entries` the expired entries go first, then the oldest; tag
+sets forget the keys that leave.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ class MemoryCache:
     ) -> None:
         self._entries: dict[str, tuple[float, bytes]] = {}
         self._tags: defaultdict[str, set[str]] = defaultdict(set)
+        self._tags_of: dict[str, tuple[str, ...]] = {}
         self._max_entries = max_entries
         self._clock = clock
 
@@ -31,7 +36,7 @@ class MemoryCache:
             return None
         expires_at, value = entry
         if expires_at <= self._clock():
-            del self._entries[key]
+            self._remove(key)
             return None
         return None if value == TOMBSTONE else value
 
@@ -47,14 +52,14 @@ class MemoryCache:
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
     ) -> None:
-        if len(self._entries) >= self._max_entries and key not in self._entries:
-            self._evict_expired_or_oldest()
-        self._entries[key] = (self._clock() + ttl_seconds, value)
+        self._store(key, value, ttl_seconds)
         for tag in tags:
             self._tags[tag].add(key)
+        if tags:
+            self._tags_of[key] = tuple(set(self._tags_of.get(key, ())) | set(tags))
 
     async def delete(self, key: str) -> None:
-        self._entries[key] = (self._clock() + TOMBSTONE_SECONDS, TOMBSTONE)
+        self._store(key, TOMBSTONE, TOMBSTONE_SECONDS)
 
     async def invalidate_tag(self, tag: str) -> None:
         for key in self._tags.pop(tag, set()):
@@ -63,12 +68,30 @@ class MemoryCache:
     async def close(self) -> None:
         self._entries.clear()
         self._tags.clear()
+        self._tags_of.clear()
 
-    def _evict_expired_or_oldest(self) -> None:
+    def _store(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if key not in self._entries and len(self._entries) >= self._max_entries:
+            self._make_room()
+        self._entries[key] = (self._clock() + ttl_seconds, value)
+
+    def _make_room(self) -> None:
         now = self._clock()
-        expired = [key for key, (expires_at, _) in self._entries.items() if expires_at <= now]
-        for key in expired:
-            del self._entries[key]
+        for key in [k for k, (expires_at, _) in self._entries.items() if expires_at <= now]:
+            self._remove(key)
         if len(self._entries) >= self._max_entries:
             # dicts keep insertion order: the first key is the oldest write
-            del self._entries[next(iter(self._entries))]
+            self._remove(next(iter(self._entries)))
+
+    def _remove(self, key: str) -> None:
+        self._entries.pop(key, None)
+        for tag in self._tags_of.pop(key, ()):
+            members = self._tags.get(tag)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del self._tags[tag]
+
+    def size(self) -> tuple[int, int]:
+        """Entries and tag sets held: what bounds this cache's memory."""
+        return len(self._entries), len(self._tags)
