@@ -245,6 +245,10 @@ class Queue(Component, Protocol):
 
     async def ack(self, messages: Sequence[QueueMessage]) -> None: ...
 
+    async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
+        """Announce notifications that failed for good (the database keeps them
+        for the admin endpoints either way)."""
+
     async def close(self) -> None: ...
 
 

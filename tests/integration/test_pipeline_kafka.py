@@ -1,6 +1,7 @@
 """The same pipeline with Kafka (a real Tansu broker) as the queue."""
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -59,5 +60,57 @@ async def test_notifications_travel_through_kafka_to_the_sandbox(
             assert statuses == ["SENT"] * 20
             sandbox = (await http.get("/admin/sandbox/messages?limit=50", headers=admin)).json()
             assert {m["notificationId"] for m in sandbox} >= set(ids)
+    finally:
+        await container.close()
+
+
+async def test_dead_letters_are_announced_on_the_dlq_topic(
+    database_url: str, kafka_broker: TansuBroker
+) -> None:
+    from confluent_kafka import Consumer
+
+    settings = make_settings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_broker.bootstrap,
+        kafka_partitions=3,
+    )
+    container = build_container(settings)
+    app = create_app(container=container, workers=True)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
+        ):
+            admin, admin_id = await signed_in_admin(http, container, "dlq@example.com")
+            created = await http.post(
+                "/notifications",
+                headers=admin,
+                json={
+                    "userId": str(admin_id),
+                    "channel": "EMAIL",
+                    "type": "ALERT",
+                    "payload": {"subject": "s", "body": "b", "to": "fail-permanent@example.com"},
+                },
+            )
+            nid = created.json()["id"]
+            reader = Consumer(
+                {
+                    "bootstrap.servers": kafka_broker.bootstrap,
+                    "group.id": f"dlq-reader-{nid}",
+                    "auto.offset.reset": "earliest",
+                    "session.timeout.ms": 6000,
+                }
+            )
+            reader.subscribe(["notifications.dlq"])
+            found: list[str] = []
+            deadline = time.monotonic() + 30
+            while nid not in found and time.monotonic() < deadline:
+                batch = await asyncio.to_thread(reader.consume, 100, 0.5)
+                found += [json.loads(m.value())["id"] for m in batch if m.error() is None]
+            reader.close()
+            assert nid in found
+            dlq = (await http.get("/admin/dlq", headers=admin)).json()
+            assert nid in {d["notification"]["id"] for d in dlq}
     finally:
         await container.close()

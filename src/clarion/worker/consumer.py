@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from clarion.domain.delivery import QueueMessage
-from clarion.domain.pipeline import DeliveryOutcome
+from clarion.domain.delivery import QueueMessage, queue_key
+from clarion.domain.enums import NotificationStatus
+from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import Cache, Queue, UnitOfWork
@@ -72,9 +74,40 @@ class Consumer:
                     log.warning("worker.claims.lost", lost=len(outcomes) - len(stored))
             finally:
                 await uow.close()
+            await self._announce_dead_letters(claimed, outcomes, set(stored))
             await self._forget_cached(outcomes)
         await self._queue.ack(messages)
         return outcomes
+
+    async def _announce_dead_letters(
+        self,
+        claimed: Sequence[Claimed],
+        outcomes: Sequence[DeliveryOutcome],
+        stored: set[uuid.UUID],
+    ) -> None:
+        dead = {
+            o.notification_id
+            for o in outcomes
+            if o.status is NotificationStatus.FAILED and o.notification_id in stored
+        }
+        if not dead:
+            return
+        letters = [
+            QueueMessage(
+                notification_id=c.record.id,
+                user_id=c.record.user_id,
+                channel=c.record.channel,
+                priority=c.record.priority,
+                attempt=c.record.attempts,
+                key=queue_key(c.record.payload, c.record.user_id),
+            )
+            for c in claimed
+            if c.record.id in dead
+        ]
+        try:
+            await self._queue.publish_dead_letters(letters)
+        except Exception as exc:  # the rows are FAILED in the database all the same
+            log.warning("worker.dead_letters.unannounced", error=type(exc).__name__)
 
     async def _forget_cached(self, outcomes: Sequence[DeliveryOutcome]) -> None:
         for outcome in outcomes:

@@ -96,5 +96,8 @@ class EmbeddedQueue:
         for message in messages:
             self._in_flight.pop(message.notification_id, None)
 
+    async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
+        return None  # nobody outside this process could read them: the database has them
+
     async def close(self) -> None:
         self._arrived.set()

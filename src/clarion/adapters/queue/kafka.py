@@ -194,7 +194,21 @@ class KafkaQueue:
                     break
                 except BufferError:  # the local queue is full: let deliveries drain
                     await asyncio.sleep(0.01)
-        await asyncio.gather(*futures)
+        try:
+            await asyncio.gather(*futures)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.fatal() or error.code() == KafkaError._MSG_TIMED_OUT:
+                # An idempotent producer whose broker lost its state (a restart
+                # of an in-memory broker) never recovers: start a new one. The
+                # rows stay unconfirmed and the sweeper publishes them again.
+                log.warning("queue.kafka.producer_reset", error=error.name())
+                self._reset_producer()
+            raise
+
+    def _reset_producer(self) -> None:
+        self._polling.clear()
+        self._producer = None
 
     # -- consuming ----------------------------------------------------------------
 
