@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test
+.PHONY: serve test scaled-out
 
 serve:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,3 +18,10 @@ test:
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Not one of the two set-up commands: the scaled-out mode on one machine, for trying it.
+scaled-out:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	bash scripts/test-services
+	$(BIN)/python scripts/scaled_out.py
