@@ -226,10 +226,17 @@ class KafkaQueue:
                 }
             )
             consumer.subscribe(
-                list(self.lane_topics.values()), on_revoke=self._on_revoke, on_lost=self._on_revoke
+                list(self.lane_topics.values()),
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_revoke,
             )
             self._consumer = consumer
         return self._consumer
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # the eager protocol hands over the whole assignment each time
+        log.info("queue.kafka.assigned", partitions=len(partitions))
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # runs on the consumer thread, inside consume(): forget what we no longer own
