@@ -55,7 +55,8 @@ class TansuBroker:
                 preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        # log_level 0: this short-lived client need not report the broker stopping
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"tansu exited with {self._process.returncode}")
