@@ -146,6 +146,7 @@ def build_container(settings: Settings) -> Container:
         sweep_settings=SweepSettings(
             grace=timedelta(seconds=settings.outbox_grace_seconds),
             claim_lease=timedelta(seconds=settings.claim_lease_seconds),
+            redelivery=timedelta(seconds=settings.outbox_redelivery_seconds),
         ),
         fanout=RedisFanout.from_url(redis_url) if redis_url else MemoryFanout(),
         queue_survives_restart=queue.survives_restart,

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     outbox_grace_seconds: float = Field(
         default=3.0, ge=0, description="Age at which an unconfirmed row is published again."
     )
+    outbox_redelivery_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A published row not claimed after this is published again.",
+    )
     claim_lease_seconds: float = Field(
         default=300.0, gt=0, description="A claim older than this is returned to PENDING."
     )

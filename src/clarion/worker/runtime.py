@@ -45,6 +45,12 @@ def scheduler(container: Container) -> Scheduler:
         uow_factory=container.unit_of_work,
         settings=container.sweep_settings,
         interval=container.settings.scheduler_interval_seconds,
+        # look for lost work at least twice per window, so none waits much longer
+        recover_every=min(
+            30.0,
+            container.settings.claim_lease_seconds / 2,
+            container.settings.outbox_redelivery_seconds / 2,
+        ),
     )
 
 

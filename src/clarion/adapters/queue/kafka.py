@@ -12,6 +12,7 @@ thread of its own and the event loop only awaits it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -33,6 +34,11 @@ from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
 SCHEMA_VERSION = 1
+MISSING_TOPIC = {
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_TOPIC,
+    KafkaError._UNKNOWN_PARTITION,
+}
 LANE_SUFFIX = {
     Priority.URGENT: ".urgent",
     Priority.HIGH: ".high",
@@ -139,7 +145,8 @@ class KafkaQueue:
                     "acks": "all",
                     "compression.type": self._settings.compression,
                     "linger.ms": 5,
-                    "message.timeout.ms": 30000,
+                    "message.timeout.ms": 10000,
+                    "topic.metadata.refresh.interval.ms": 5000,
                     # a missing topic is an error, never auto-created with defaults
                     "allow.auto.create.topics": False,
                 }
@@ -198,12 +205,15 @@ class KafkaQueue:
             await asyncio.gather(*futures)
         except KafkaException as exc:
             error = exc.args[0]
-            if error.fatal() or error.code() == KafkaError._MSG_TIMED_OUT:
-                # An idempotent producer whose broker lost its state (a restart
-                # of an in-memory broker) never recovers: start a new one. The
-                # rows stay unconfirmed and the sweeper publishes them again.
+            if error.fatal() or error.code() in MISSING_TOPIC | {KafkaError._MSG_TIMED_OUT}:
+                # The broker lost its state (an in-memory broker restarted): its
+                # topics are gone and an idempotent producer never recovers. Put
+                # the topics back and start a new producer; the rows stay
+                # unconfirmed and the sweeper publishes them again.
                 log.warning("queue.kafka.producer_reset", error=error.name())
                 self._reset_producer()
+                with contextlib.suppress(KafkaException):
+                    await self.ensure_topics()
             raise
 
     def _reset_producer(self) -> None:
@@ -223,6 +233,8 @@ class KafkaQueue:
                     "session.timeout.ms": self._settings.session_timeout_ms,
                     "heartbeat.interval.ms": 1000,
                     "max.poll.interval.ms": 300000,
+                    # notice soon when topics vanish and come back (a broker restart)
+                    "topic.metadata.refresh.interval.ms": 5000,
                 }
             )
             consumer.subscribe(
