@@ -1,8 +1,6 @@
 """Two `clarion api` processes behind one Redis: one rate-limit budget, one
 cache, and an update through one is never served stale by the other."""
 
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +10,7 @@ import pytest
 
 from tests.support.databases import PostgresDatabase
 from tests.support.kafka import TansuBroker
-from tests.support.processes import CLARION, clean_env, free_port
+from tests.support.processes import Stack, clean_env
 
 pytestmark = pytest.mark.slow
 ADMIN = {"email": "ops@example.com", "password": "two apis test password"}
@@ -23,47 +21,24 @@ def two_apis(tmp_path: Path) -> Iterator[tuple[str, str]]:
     database = PostgresDatabase()
     database.create(migrated=False)
     broker = TansuBroker(tmp_path / "tansu.log").start()
-    env = clean_env(
-        CLARION_DATABASE_URL=database.url,
-        CLARION_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
-        CLARION_REDIS_URL="redis://127.0.0.1:6379/13",
-        CLARION_JWT_SECRET="two-apis-test-secret-long-enough-for-hs256-0123",
-        CLARION_ADMIN_EMAIL=ADMIN["email"],
-        CLARION_ADMIN_PASSWORD=ADMIN["password"],
-        CLARION_RATE_LIMIT_ADMIN="4/minute",
-        CLARION_RATE_LIMIT_AUTH="100/minute",
+    stack = Stack(
+        tmp_path,
+        clean_env(
+            CLARION_DATABASE_URL=database.url,
+            CLARION_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+            CLARION_REDIS_URL="redis://127.0.0.1:6379/13",
+            CLARION_JWT_SECRET="two-apis-test-secret-long-enough-for-hs256-0123",
+            CLARION_ADMIN_EMAIL=ADMIN["email"],
+            CLARION_ADMIN_PASSWORD=ADMIN["password"],
+            CLARION_RATE_LIMIT_ADMIN="4/minute",
+            CLARION_RATE_LIMIT_AUTH="100/minute",
+        ),
     )
-    processes = []
     try:
-        subprocess.run([CLARION, "migrate"], env=env, check=True, capture_output=True)
-        subprocess.run([CLARION, "create-admin"], env=env, check=True, capture_output=True)
-        urls = []
-        for name in ("one", "two"):
-            port = free_port()
-            with (tmp_path / f"api-{name}.log").open("wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        [CLARION, "api", "--port", str(port)],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url in urls:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/health/readiness", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-        yield urls[0], urls[1]
+        stack.prepare()
+        yield stack.start_api("api-one"), stack.start_api("api-two")
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=30)
+        stack.stop()
         broker.stop()
         database.drop()
 

@@ -3,8 +3,12 @@
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import pytest
+from confluent_kafka import Consumer
 
 from clarion.api.app import create_app
 from clarion.bootstrap import build_container
@@ -13,9 +17,11 @@ from tests.support.apps import signed_in_admin
 from tests.support.kafka import TansuBroker
 
 
-async def test_notifications_travel_through_kafka_to_the_sandbox(
+@pytest.fixture
+async def on_kafka(
     database_url: str, kafka_broker: TansuBroker
-) -> None:
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], str]]:
+    """Clarion with Kafka as its queue and its workers running in-process."""
     settings = make_settings(
         database_url=database_url,
         kafka_bootstrap_servers=kafka_broker.bootstrap,
@@ -30,87 +36,75 @@ async def test_notifications_travel_through_kafka_to_the_sandbox(
             httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
         ):
             admin, admin_id = await signed_in_admin(http, container, "kafka@example.com")
-            ready = (await http.get("/health/readiness")).json()
-            assert ready["components"]["queue"]["kind"] == "kafka"
-            assert ready["components"]["queue"]["status"] == "up"
-            items = [
-                {
-                    "userId": str(admin_id),
-                    "channel": "IN_APP",
-                    "type": "ALERT",
-                    "priority": priority,
-                    "payload": {"title": "t", "body": "b"},
-                }
-                for priority in ("LOW", "MEDIUM", "HIGH", "URGENT") * 5
-            ]
-            created = await http.post(
-                "/notifications/batch", headers=admin, json={"notifications": items}
-            )
-            ids = [r["notification"]["id"] for r in created.json()["results"]]
-            deadline = time.monotonic() + 30  # the first consumer joins its group first
-            statuses: list[str] = []
-            while time.monotonic() < deadline:
-                statuses = [
-                    (await http.get(f"/notifications/{i}", headers=admin)).json()["status"]
-                    for i in ids
-                ]
-                if set(statuses) == {"SENT"}:
-                    break
-                await asyncio.sleep(0.2)
-            assert statuses == ["SENT"] * 20
-            sandbox = (await http.get("/admin/sandbox/messages?limit=50", headers=admin)).json()
-            assert {m["notificationId"] for m in sandbox} >= set(ids)
+            yield http, admin, str(admin_id)
     finally:
         await container.close()
+
+
+def in_app(user_id: str, priority: str) -> dict[str, Any]:
+    return {
+        "userId": user_id,
+        "channel": "IN_APP",
+        "type": "ALERT",
+        "priority": priority,
+        "payload": {"title": "t", "body": "b"},
+    }
+
+
+async def test_notifications_travel_through_kafka_to_the_sandbox(on_kafka: Any) -> None:
+    http, admin, admin_id = on_kafka
+    ready = (await http.get("/health/readiness")).json()
+    assert ready["components"]["queue"]["kind"] == "kafka"
+    assert ready["components"]["queue"]["status"] == "up"
+    items = [in_app(admin_id, p) for p in ("LOW", "MEDIUM", "HIGH", "URGENT") * 5]
+    created = await http.post("/notifications/batch", headers=admin, json={"notifications": items})
+    ids = [r["notification"]["id"] for r in created.json()["results"]]
+    deadline = time.monotonic() + 30  # the first consumer joins its group first
+    statuses: list[str] = []
+    while time.monotonic() < deadline:
+        statuses = [
+            (await http.get(f"/notifications/{i}", headers=admin)).json()["status"] for i in ids
+        ]
+        if set(statuses) == {"SENT"}:
+            break
+        await asyncio.sleep(0.2)
+    assert statuses == ["SENT"] * 20
+    sandbox = (await http.get("/admin/sandbox/messages?limit=50", headers=admin)).json()
+    assert {m["notificationId"] for m in sandbox} >= set(ids)
 
 
 async def test_dead_letters_are_announced_on_the_dlq_topic(
-    database_url: str, kafka_broker: TansuBroker
+    on_kafka: Any, kafka_broker: TansuBroker
 ) -> None:
-    from confluent_kafka import Consumer
-
-    settings = make_settings(
-        database_url=database_url,
-        kafka_bootstrap_servers=kafka_broker.bootstrap,
-        kafka_partitions=3,
+    http, admin, admin_id = on_kafka
+    created = await http.post(
+        "/notifications",
+        headers=admin,
+        json={
+            "userId": admin_id,
+            "channel": "EMAIL",
+            "type": "ALERT",
+            "payload": {"subject": "s", "body": "b", "to": "fail-permanent@example.com"},
+        },
     )
-    container = build_container(settings)
-    app = create_app(container=container, workers=True)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    nid = created.json()["id"]
+    reader = Consumer(
+        {
+            "bootstrap.servers": kafka_broker.bootstrap,
+            "group.id": f"dlq-reader-{nid}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+        }
+    )
+    reader.subscribe(["notifications.dlq"])
+    found: list[str] = []
+    deadline = time.monotonic() + 30
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-        ):
-            admin, admin_id = await signed_in_admin(http, container, "dlq@example.com")
-            created = await http.post(
-                "/notifications",
-                headers=admin,
-                json={
-                    "userId": str(admin_id),
-                    "channel": "EMAIL",
-                    "type": "ALERT",
-                    "payload": {"subject": "s", "body": "b", "to": "fail-permanent@example.com"},
-                },
-            )
-            nid = created.json()["id"]
-            reader = Consumer(
-                {
-                    "bootstrap.servers": kafka_broker.bootstrap,
-                    "group.id": f"dlq-reader-{nid}",
-                    "auto.offset.reset": "earliest",
-                    "session.timeout.ms": 6000,
-                }
-            )
-            reader.subscribe(["notifications.dlq"])
-            found: list[str] = []
-            deadline = time.monotonic() + 30
-            while nid not in found and time.monotonic() < deadline:
-                batch = await asyncio.to_thread(reader.consume, 100, 0.5)
-                found += [json.loads(m.value())["id"] for m in batch if m.error() is None]
-            reader.close()
-            assert nid in found
-            dlq = (await http.get("/admin/dlq", headers=admin)).json()
-            assert nid in {d["notification"]["id"] for d in dlq}
+        while nid not in found and time.monotonic() < deadline:
+            batch = await asyncio.to_thread(reader.consume, 100, 0.5)
+            found += [json.loads(m.value())["id"] for m in batch if m.error() is None]
     finally:
-        await container.close()
+        reader.close()
+    assert nid in found
+    dlq = (await http.get("/admin/dlq", headers=admin)).json()
+    assert nid in {d["notification"]["id"] for d in dlq}

@@ -85,3 +85,28 @@ class SqliteTemplate:
         target = directory / "clarion.db"
         shutil.copyfile(self.path, target)
         return f"sqlite+aiosqlite:///{target}"
+
+
+def pg_scalar(url: str, sql: str) -> int:
+    """One number from PostgreSQL, for tests that watch a running deployment."""
+
+    async def run() -> int:
+        connection = await asyncpg.connect(asyncpg_url(url))
+        try:
+            return int(await connection.fetchval(sql))
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+SENT_ONCE_COUNTS = {
+    "sent": "SELECT count(*) FROM notifications WHERE status = 'SENT'",
+    "sandbox_distinct": "SELECT count(DISTINCT notification_id) FROM sandbox_messages",
+    "sandbox_rows": "SELECT count(*) FROM sandbox_messages",
+    "duplicates_suppressed": "SELECT coalesce(sum(duplicates), 0) FROM sandbox_messages",
+    "most_sent_events": (
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM events "
+        "WHERE type = 'SENT' GROUP BY notification_id) AS per_notification"
+    ),
+}

@@ -96,3 +96,61 @@ class Server:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait(timeout=10)
+
+
+class Stack:
+    """Several `clarion` processes sharing one environment (the scaled-out mode):
+    each logs to `<name>.log` in `workdir`; `stop` sends SIGTERM to all."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def prepare(self) -> None:
+        """Migrate the database and create the admin of the environment."""
+        for command in ("migrate", "create-admin"):
+            subprocess.run([CLARION, command], env=self.env, check=True, capture_output=True)
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with (self.workdir / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(
+                [CLARION, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.processes[name] = process
+        return process
+
+    def start_api(self, name: str = "api") -> str:
+        port = free_port()
+        self.start(name, "api", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health/readiness", timeout=2).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} did not become ready:\n{self.log(name)}")
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def admin_session(url: str, admin: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The admin's Authorization header and user id, through the API."""
+    token = httpx.post(f"{url}/auth/login", json=admin).json()["accessToken"]
+    headers = {"Authorization": f"Bearer {token}"}
+    return headers, httpx.get(f"{url}/auth/me", headers=headers).json()["id"]
