@@ -158,6 +158,11 @@ class NotificationRepository(Protocol):
 
     async def dead_letters(self, *, limit: int, offset: int) -> list[NotificationRecord]: ...
 
+    async def backlog(self) -> dict[str, dict[str, int]]:
+        """Per priority lane: rows handed to the queue and not yet claimed
+        (`queued`), rows waiting for their time or a publish (`waiting`), and
+        rows a worker holds (`processing`). Independent of the broker."""
+
     async def redrive(self, notification_id: uuid.UUID, now: datetime, actor: str) -> bool: ...
 
 
@@ -244,6 +249,9 @@ class Queue(Component, Protocol):
     async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]: ...
 
     async def ack(self, messages: Sequence[QueueMessage]) -> None: ...
+
+    async def stats(self) -> dict[str, Any]:
+        """What the transport itself reports: lanes, partitions, offsets, lag."""
 
     async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
         """Announce notifications that failed for good (the database keeps them

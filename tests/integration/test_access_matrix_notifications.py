@@ -88,6 +88,7 @@ MATRIX: dict[Endpoint, Row] = {
     ("POST", "/admin/notifications/{notification_id}/retry"): admin_only(200),
     ("GET", "/admin/sandbox/messages"): admin_only(200),
     ("GET", "/admin/metrics"): admin_only(200),
+    ("GET", "/admin/queue/stats"): admin_only(200),
 }
 
 
@@ -233,6 +234,8 @@ def body_problem(
         return None if str(scene.b_dead_letter) in letters else f"dead letters {letters}"
     if template == "/admin/metrics":
         return None if {"queue", "cache"} <= set(body) else f"metrics {sorted(body)}"
+    if template == "/admin/queue/stats":
+        return None if {"backlog", "transport"} <= set(body) else f"stats {sorted(body)}"
     if template == "/admin/sandbox/messages":
         return None if isinstance(body, list) else f"messages {body!r:.60}"
     if body.get("id") != target:

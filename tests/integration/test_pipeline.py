@@ -224,3 +224,24 @@ async def test_bad_cursors_and_nul_characters_get_422(serve: Any) -> None:
     bad["payload"]["body"] = "before\u0000after"
     response = await http.post("/notifications", headers=admin, json=bad)
     assert response.status_code == 422
+
+
+async def test_queue_stats_show_each_lanes_backlog(container: Container) -> None:
+    app = create_app(container=container)  # no workers: what is published stays queued
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
+    ):
+        admin, admin_id = await signed_in_admin(http, container, "stats@example.com")
+        items = [email(admin_id, priority=p) for p in ("LOW", "LOW", "URGENT")]
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        items.append(email(admin_id, priority="HIGH", scheduledFor=later))
+        await http.post("/notifications/batch", headers=admin, json={"notifications": items})
+        stats = (await http.get("/admin/queue/stats", headers=admin)).json()
+    backlog = stats["backlog"]
+    assert backlog["LOW"] == {"queued": 2, "waiting": 0, "processing": 0}
+    assert backlog["URGENT"]["queued"] == 1
+    assert backlog["HIGH"] == {"queued": 0, "waiting": 0, "processing": 0}  # still SCHEDULED
+    assert stats["transport"]["kind"] == "embedded"
+    assert stats["transport"]["lanes"] == {"URGENT": 1, "HIGH": 0, "MEDIUM": 0, "LOW": 2}

@@ -108,3 +108,40 @@ async def test_dead_letters_are_announced_on_the_dlq_topic(
     assert nid in found
     dlq = (await http.get("/admin/dlq", headers=admin)).json()
     assert nid in {d["notification"]["id"] for d in dlq}
+
+
+async def test_queue_stats_read_the_worker_groups_offsets(on_kafka: Any) -> None:
+    http, admin, admin_id = on_kafka
+    items = [in_app(admin_id, "MEDIUM") for _ in range(6)]
+    created = await http.post("/notifications/batch", headers=admin, json={"notifications": items})
+    ids = [r["notification"]["id"] for r in created.json()["results"]]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        statuses = {
+            (await http.get(f"/notifications/{i}", headers=admin)).json()["status"] for i in ids
+        }
+        if statuses == {"SENT"}:
+            break
+        await asyncio.sleep(0.2)
+
+    def committed(stats: dict[str, Any]) -> int:
+        partitions = stats["transport"]["lanes"]["MEDIUM"]["partitions"]
+        return sum(max(0, p["committed"]) for p in partitions)
+
+    # outcomes are stored before offsets are committed: give the commit a moment
+    deadline = time.monotonic() + 10
+    while True:
+        stats = (await http.get("/admin/queue/stats", headers=admin)).json()
+        if committed(stats) >= len(ids) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    transport = stats["transport"]
+    assert transport["kind"] == "kafka"
+    assert transport["group"] == "notification-workers"
+    assert set(transport["lanes"]) == {"URGENT", "HIGH", "MEDIUM", "LOW"}
+    medium = transport["lanes"]["MEDIUM"]
+    assert medium["topic"] == "notifications"
+    assert len(medium["partitions"]) == 3
+    # every MEDIUM message sent so far was committed by the workers
+    assert committed(stats) >= len(ids)
+    assert stats["backlog"]["MEDIUM"] == {"queued": 0, "waiting": 0, "processing": 0}

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clarion.adapters.db.models import Event, Notification, User
 from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
 from clarion.domain.delivery import QueueMessage, queue_key
-from clarion.domain.enums import EventType, NotificationStatus
+from clarion.domain.enums import EventType, NotificationStatus, Priority
 from clarion.domain.notifications import (
     CANCELLABLE,
     EDITABLE,
@@ -385,6 +385,24 @@ class SqlNotifications:
         if events:
             await self._session.execute(insert(Event), events)
         return [o.notification_id for o in outcomes if o.notification_id in owned]
+
+    async def backlog(self) -> dict[str, dict[str, int]]:
+        state = case(
+            (Notification.status == S.PROCESSING, "processing"),
+            (Notification.published_at.is_(None), "waiting"),
+            else_="queued",
+        )
+        rows = await self._session.execute(
+            select(Notification.priority, state, func.count())
+            .where(Notification.status.in_([S.PENDING, S.PROCESSING]))
+            .group_by(Notification.priority, state)
+        )
+        counts = {
+            lane.value: {"queued": 0, "waiting": 0, "processing": 0} for lane in PRIORITY_RANK
+        }
+        for priority, kind, count in rows:
+            counts[Priority(priority).value][kind] = int(count)
+        return counts
 
     async def dead_letters(self, *, limit: int, offset: int) -> list[NotificationRecord]:
         rows = await self._session.scalars(

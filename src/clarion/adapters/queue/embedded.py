@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.notifications import LANES
@@ -95,6 +96,9 @@ class EmbeddedQueue:
     async def ack(self, messages: Sequence[QueueMessage]) -> None:
         for message in messages:
             self._in_flight.pop(message.notification_id, None)
+
+    async def stats(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lanes": self.depth(), "inFlight": len(self._in_flight)}
 
     async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
         return None  # nobody outside this process could read them: the database has them

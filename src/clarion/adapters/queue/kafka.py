@@ -363,6 +363,49 @@ class KafkaQueue:
             # a partition moved to another worker: it will redeliver, claims dedupe
             log.warning("queue.kafka.commit_failed", error=exc.args[0].name())
 
+    async def stats(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self._offsets)
+
+    def _offsets(self) -> dict[str, Any]:
+        """Committed offsets of the worker group and the broker's end offsets,
+        per lane topic and partition; lag is their difference."""
+        probe = Consumer(
+            {
+                "bootstrap.servers": self._settings.bootstrap_servers,
+                "group.id": self._settings.group_id,
+                "enable.auto.commit": False,
+            }
+        )
+        try:
+            metadata = probe.list_topics(timeout=5)
+            lanes: dict[str, Any] = {}
+            for lane, topic in self.lane_topics.items():
+                found = metadata.topics.get(topic)
+                if found is None or found.error is not None:
+                    continue
+                partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
+                committed = probe.committed(partitions, timeout=5)
+                rows = []
+                for tp in committed:
+                    low, high = probe.get_watermark_offsets(tp, timeout=5, cached=False)
+                    done = tp.offset if tp.offset >= 0 else low
+                    rows.append(
+                        {
+                            "partition": tp.partition,
+                            "committed": tp.offset,
+                            "end": high,
+                            "lag": max(0, high - done),
+                        }
+                    )
+                lanes[lane.value] = {
+                    "topic": topic,
+                    "lag": sum(r["lag"] for r in rows),
+                    "partitions": rows,
+                }
+            return {"kind": self.kind, "group": self._settings.group_id, "lanes": lanes}
+        finally:
+            probe.close()
+
     def depth(self) -> dict[str, int]:
         return {lane.value: len(messages) for lane, messages in self._lanes.items()}
 

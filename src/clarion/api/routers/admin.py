@@ -119,6 +119,19 @@ async def sandbox_messages(
     return await container.sandbox.recent(limit)
 
 
+@router.get(
+    "/queue/stats", summary="The queue per lane: the database's backlog and the broker's lag"
+)
+async def queue_stats(
+    principal: PrincipalDep, uow: UowDep, container: ContainerDep
+) -> dict[str, Any]:
+    require_admin(principal)
+    return {
+        "backlog": await uow.notifications.backlog(),
+        "transport": await container.queue.stats(),
+    }
+
+
 @router.get("/metrics", summary="Queue depth per lane and cache hit counts")
 async def metrics(principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     require_admin(principal)
