@@ -245,3 +245,24 @@ async def test_queue_stats_show_each_lanes_backlog(container: Container) -> None
     assert backlog["HIGH"] == {"queued": 0, "waiting": 0, "processing": 0}  # still SCHEDULED
     assert stats["transport"]["kind"] == "embedded"
     assert stats["transport"]["lanes"] == {"URGENT": 1, "HIGH": 0, "MEDIUM": 0, "LOW": 2}
+
+
+async def test_a_users_list_is_cached_and_dropped_on_every_change(serve: Any) -> None:
+    http, admin, admin_id = serve
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    first = await http.post(
+        "/notifications", headers=admin, json=email(admin_id, scheduledFor=later)
+    )
+    before = (await http.get("/admin/metrics", headers=admin)).json()["cache"]
+    page_1 = (await http.get(f"/notifications/user/{admin_id}", headers=admin)).json()
+    page_2 = (await http.get(f"/notifications/user/{admin_id}", headers=admin)).json()
+    after = (await http.get("/admin/metrics", headers=admin)).json()["cache"]
+    assert page_1 == page_2
+    assert after["hits"] == before["hits"] + 1
+    await http.post("/notifications", headers=admin, json=email(admin_id, scheduledFor=later))
+    grown = (await http.get(f"/notifications/user/{admin_id}", headers=admin)).json()
+    assert len(grown["items"]) == len(page_1["items"]) + 1
+    await http.delete(f"/notifications/{first.json()['id']}", headers=admin)
+    listed = (await http.get(f"/notifications/user/{admin_id}", headers=admin)).json()
+    states = {item["id"]: item["status"] for item in listed["items"]}
+    assert states[first.json()["id"]] == "CANCELLED"

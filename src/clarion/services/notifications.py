@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -126,13 +127,18 @@ class NotificationService:
             raise NotFound("No such notification.")
         return record
 
-    async def page(self, uow: UnitOfWork, principal: Principal, query: NotificationQuery) -> Page:
+    def scoped(self, principal: Principal, query: NotificationQuery) -> NotificationQuery:
+        """The query the principal may run: their own notifications unless they
+        may read everyone's."""
         require(principal, Scope.NOTIFICATIONS_READ)
         if query.user_id is not None and not may_see(principal, query.user_id):
             raise NotFound("No such user.")
         if query.user_id is None and not may_read_all(principal):
-            query = NotificationQuery(**{**query.__dict__, "user_id": principal.user_id})
-        return await uow.notifications.page(query)
+            return replace(query, user_id=principal.user_id)
+        return query
+
+    async def page(self, uow: UnitOfWork, principal: Principal, query: NotificationQuery) -> Page:
+        return await uow.notifications.page(self.scoped(principal, query))
 
     async def edit(
         self,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -31,10 +33,17 @@ from clarion.api.notification_schemas import (
 from clarion.bootstrap import Container
 from clarion.domain.enums import Channel, NotificationStatus, NotificationType, Priority
 from clarion.domain.errors import InvalidInput, field_error
-from clarion.domain.identity import Scope
+from clarion.domain.identity import Principal, Scope
 from clarion.domain.notifications import NewNotification
 from clarion.domain.pipeline import NotificationQuery, Page
-from clarion.services.cache_keys import NOTIFICATION_TTL, notification_key, user_tag
+from clarion.ports import UnitOfWork
+from clarion.services.cache_keys import (
+    NOTIFICATION_TTL,
+    USER_LIST_TTL,
+    notification_key,
+    user_list_key,
+    user_tag,
+)
 from clarion.services.notifications import may_see
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -209,11 +218,11 @@ async def list_notifications(
     created_to: Annotated[AwareDatetime | None, Query(alias="createdTo")] = None,
     cursor: str | None = None,
     limit: Limit = 50,
-) -> NotificationPage:
+) -> JSONResponse:
     query = build_query(
         None, statuses, channels, types, priorities, created_from, created_to, cursor, limit
     )
-    return page_out(await container.notifications.page(uow, principal, query))
+    return await cached_page(container, uow, principal, query)
 
 
 @router.get("/user/{user_id}", response_model=NotificationPage)
@@ -225,9 +234,30 @@ async def list_for_user(
     statuses: Statuses = None,
     cursor: str | None = None,
     limit: Limit = 50,
-) -> NotificationPage:
+) -> JSONResponse:
     query = build_query(user_id, statuses, None, None, None, None, None, cursor, limit)
-    return page_out(await container.notifications.page(uow, principal, query))
+    return await cached_page(container, uow, principal, query)
+
+
+async def cached_page(
+    container: Container, uow: UnitOfWork, principal: Principal, query: NotificationQuery
+) -> JSONResponse:
+    """One user's pages are cached (cache-aside, 60 s, dropped with the user's tag
+    on every change to their notifications); pages across all users are not."""
+    query = container.notifications.scoped(principal, query)
+    key = None
+    if query.user_id is not None:
+        digest = hashlib.sha256(json.dumps(asdict(query), default=str).encode()).hexdigest()
+        key = user_list_key(query.user_id, digest[:32])
+        cached = await container.cache.get(key)
+        if cached is not None:
+            return JSONResponse(json.loads(cached))
+    data = page_out(await uow.notifications.page(query)).model_dump(mode="json", by_alias=True)
+    if key is not None and query.user_id is not None:
+        await container.cache.fill(
+            key, json.dumps(data).encode(), USER_LIST_TTL, tags=(user_tag(query.user_id),)
+        )
+    return JSONResponse(data)
 
 
 @router.get("/{notification_id}", response_model=NotificationOut)
