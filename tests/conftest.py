@@ -13,6 +13,7 @@ import pytest
 from clarion.api.app import create_app
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings
+from tests.support.apps import serving
 from tests.support.databases import PostgresDatabase, SqliteTemplate, postgres_reachable
 from tests.support.kafka import TansuBroker
 
@@ -127,10 +128,5 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 
 @pytest.fixture
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-    ):
+    async with serving(create_app(container=container), client_ip="127.0.0.1") as http:
         yield http

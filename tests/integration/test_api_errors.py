@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
+from tests.support.apps import serving
 
 SHAPE = {"status", "code", "message", "details"}
 
@@ -99,11 +100,7 @@ async def test_a_crash_gets_500_without_internals(container: Container, backend:
         raise RuntimeError("secret internal detail at /srv/clarion/db.py")
 
     app.include_router(boom)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://t") as http,
-    ):
+    async with serving(app) as http:
         response = await http.get("/boom")
     assert_error(response, 500, "internal_error")
     assert "secret internal detail" not in response.text

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 
 from clarion.adapters.db.models import Notification, SandboxMessage
@@ -21,7 +20,7 @@ from clarion.services.delivery import Deliverer
 from clarion.services.outbox import sweep_once
 from clarion.worker.consumer import Consumer
 from clarion.worker.runtime import start
-from tests.support.apps import signed_in_admin
+from tests.support.apps import serving, signed_in_admin
 
 
 class Clock:
@@ -186,12 +185,7 @@ async def test_retries_run_out_into_the_dead_letter_queue(container: Container) 
 async def test_50_concurrent_posts_with_one_key_create_one_notification(
     container: Container,
 ) -> None:
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-    ):
+    async with serving(create_app(container=container)) as http:
         admin, admin_id = await signed_in_admin(http, container, "idem@example.com")
         body = {
             "userId": str(admin_id),
@@ -224,12 +218,8 @@ async def test_50_concurrent_posts_with_one_key_create_one_notification(
 async def test_an_urgent_notification_overtakes_a_backlog_of_10000_low_ones(
     container: Container,
 ) -> None:
-    app = create_app(container=container)  # workers start only once the backlog is queued
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-    ):
+    # workers start only once the backlog is queued
+    async with serving(create_app(container=container)) as http:
         admin, admin_id = await signed_in_admin(http, container, "prio@example.com")
 
         def item(priority: str) -> dict[str, Any]:

@@ -3,9 +3,8 @@
 import httpx
 import pytest
 
-from clarion.api.app import create_app
-from clarion.bootstrap import build_container
 from tests.conftest import make_settings
+from tests.support.apps import running, running_app, signed_in_admin
 
 
 async def test_readiness_lists_database_queue_and_cache(
@@ -36,17 +35,8 @@ async def test_liveness_answers_without_touching_components(client: httpx.AsyncC
 
 
 async def probe(**settings: object) -> httpx.Response:
-    container = build_container(make_settings(health_timeout_seconds=1.0, **settings))
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
-        ):
-            return await http.get("/health/readiness")
-    finally:
-        await container.close()
+    async with running_app(make_settings(health_timeout_seconds=1.0, **settings)) as http:
+        return await http.get("/health/readiness")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -82,13 +72,10 @@ async def test_a_reachable_redis_is_reported_as_the_cache(database_url: str) -> 
 async def test_a_redis_outage_does_not_fail_sending(database_url: str, backend: str) -> None:
     """The cache is an optimisation: with Redis down, notifications are still
     accepted and read from the database, and readiness says what is down."""
-    from tests.support.apps import running_app, signed_in_admin
-
     settings = make_settings(
         database_url=database_url, redis_url="redis://127.0.0.1:1/0", rate_limit_enabled=True
     )
-    async with running_app(settings) as http:
-        container = http._transport.app.state.container  # type: ignore[attr-defined]
+    async with running(settings) as (http, container):
         admin, admin_id = await signed_in_admin(http, container, "outage@example.com")
         created = await http.post(
             "/notifications",

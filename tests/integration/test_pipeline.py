@@ -13,18 +13,13 @@ from sqlalchemy import func, select
 from clarion.adapters.db.models import AuditLog, SandboxMessage
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
-from tests.support.apps import signed_in_admin
+from tests.support.apps import serving, signed_in_admin
 
 
 @pytest.fixture
 async def serve(container: Container) -> Any:
     """The app with its consumers and scheduler running in-process."""
-    app = create_app(container=container, workers=True)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-    ):
+    async with serving(create_app(container=container, workers=True)) as http:
         admin, admin_id = await signed_in_admin(http, container, "ops@example.com")
         yield http, admin, admin_id
 
@@ -227,12 +222,8 @@ async def test_bad_cursors_and_nul_characters_get_422(serve: Any) -> None:
 
 
 async def test_queue_stats_show_each_lanes_backlog(container: Container) -> None:
-    app = create_app(container=container)  # no workers: what is published stays queued
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-    ):
+    # no workers: what is published stays queued
+    async with serving(create_app(container=container)) as http:
         admin, admin_id = await signed_in_admin(http, container, "stats@example.com")
         items = [email(admin_id, priority=p) for p in ("LOW", "LOW", "URGENT")]
         later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()

@@ -10,10 +10,8 @@ import httpx
 import pytest
 from confluent_kafka import Consumer
 
-from clarion.api.app import create_app
-from clarion.bootstrap import build_container
 from tests.conftest import make_settings
-from tests.support.apps import signed_in_admin
+from tests.support.apps import running, signed_in_admin
 from tests.support.kafka import TansuBroker
 
 
@@ -27,18 +25,9 @@ async def on_kafka(
         kafka_bootstrap_servers=kafka_broker.bootstrap,
         kafka_partitions=3,
     )
-    container = build_container(settings)
-    app = create_app(container=container, workers=True)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-        ):
-            admin, admin_id = await signed_in_admin(http, container, "kafka@example.com")
-            yield http, admin, str(admin_id)
-    finally:
-        await container.close()
+    async with running(settings, workers=True) as (http, container):
+        admin, admin_id = await signed_in_admin(http, container, "kafka@example.com")
+        yield http, admin, str(admin_id)
 
 
 def in_app(user_id: str, priority: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 
 from clarion.config import Settings
 from tests.conftest import make_settings
-from tests.support.apps import running_app, signed_in
+from tests.support.apps import running, running_app, signed_in, signed_in_admin
 from tests.support.databases import REDIS_URL
 
 SEED_POLICY = '"3-per-1s";q=3;w=1, "20-per-10s";q=20;w=10, "100-per-60s";q=100;w=60'
@@ -95,9 +95,8 @@ async def test_login_has_its_own_stricter_limit_per_ip(database_url: str, limite
 
 async def test_an_api_key_carries_its_own_limit(database_url: str, limiter: str) -> None:
     settings = limited(database_url, limiter, rate_limit_admin="1000/second")
-    async with running_app(settings) as http:
-        admin = await signed_in(http, email())
-        await promote(settings, admin, http)
+    async with running(settings) as (http, container):
+        admin, _ = await signed_in_admin(http, container, email())
         created = await http.post(
             "/admin/api-keys",
             headers=admin,
@@ -133,23 +132,3 @@ async def test_two_app_instances_share_one_budget_through_redis(
         assert statuses == [200, 200, 200, 200, 429, 429]
     else:
         assert statuses == [200] * 6
-
-
-async def promote(settings: Settings, headers: dict[str, str], http: object) -> None:
-    """Make the signed-in user an admin directly in the database."""
-    from dataclasses import replace
-
-    from clarion.bootstrap import build_container
-    from clarion.domain.enums import Role
-
-    container = build_container(settings)
-    uow = container.unit_of_work()
-    try:
-        me = (await http.get("/auth/me", headers=headers)).json()  # type: ignore[attr-defined]
-        user = await uow.users.get(uuid.UUID(me["id"]))
-        assert user is not None
-        await uow.users.save(replace(user, role=Role.ADMIN))
-        await uow.commit()
-    finally:
-        await uow.close()
-        await container.close()

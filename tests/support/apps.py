@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from clarion.api.app import create_app
 from clarion.bootstrap import Container, build_container
@@ -22,25 +23,40 @@ def random_ip() -> str:
 
 
 @asynccontextmanager
-async def running_app(
-    settings: Settings, client_ip: str | None = None, *, workers: bool = False
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An app on its own container; requests come from `client_ip` (random by
-    default, so per-IP budgets kept in a shared Redis never leak between tests).
-    With `workers`, the consumers and scheduler run in-process, as in `clarion serve`."""
-    container = build_container(settings)
-    app = create_app(container=container, workers=workers)
+async def serving(app: FastAPI, client_ip: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app through its lifespan, and a client that calls it in-process.
+    Requests come from `client_ip` (random by default, so per-IP budgets kept in
+    a shared Redis never leak between tests)."""
     transport = httpx.ASGITransport(
         app=app, raise_app_exceptions=False, client=(client_ip or random_ip(), 50000)
     )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
+    ):
+        yield http
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, client_ip: str | None = None, *, workers: bool = False
+) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
+    """An app on a container of its own, closed afterwards. With `workers`, the
+    consumers and scheduler run in-process, as in `clarion serve`."""
+    container = build_container(settings)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://clarion.test") as http,
-        ):
-            yield http
+        async with serving(create_app(container=container, workers=workers), client_ip) as http:
+            yield http, container
     finally:
         await container.close()
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, client_ip: str | None = None, *, workers: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(settings, client_ip, workers=workers) as (http, _):
+        yield http
 
 
 async def signed_in(

@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +22,7 @@ from clarion.bootstrap import Container
 from clarion.domain.enums import Role
 from clarion.domain.identity import RefreshToken, UserAccount
 from clarion.domain.time import utcnow
+from tests.support.apps import promote_to_admin
 
 PASSWORD = "correct horse battery staple"
 ERROR_KEYS = {"status", "code", "message", "details"}
@@ -149,18 +150,6 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def promote_to_admin(container: Container, user_id: uuid.UUID) -> None:
-    """Write the role straight to the database, as an operator's first admin would be."""
-    uow = container.unit_of_work()
-    try:
-        user = await uow.users.get(user_id)
-        assert user is not None
-        await uow.users.save(replace(user, role=Role.ADMIN))
-        await uow.commit()
-    finally:
-        await uow.close()
 
 
 _password_hash: list[str] = []
