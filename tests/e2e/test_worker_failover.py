@@ -10,12 +10,11 @@ import signal
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.databases import SENT_ONCE_COUNTS, PostgresDatabase, pg_scalar
 from tests.support.kafka import TansuBroker
-from tests.support.processes import Stack, admin_session, clean_env
+from tests.support.processes import Stack, admin_session, clean_env, send_emails
 
 pytestmark = pytest.mark.slow
 
@@ -57,19 +56,7 @@ def test_sigkill_of_one_of_two_workers_loses_and_duplicates_nothing(tmp_path: Pa
         stack.start("b", "worker")
         url = stack.start_api()
         headers, me = admin_session(url, ADMIN)
-        with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
-            for start in range(0, TOTAL, 1000):
-                items = [
-                    {
-                        "userId": me,
-                        "channel": "EMAIL",
-                        "type": "TRANSACTIONAL",
-                        "payload": {"subject": "s", "body": "b", "to": f"u{start + i}@x.io"},
-                    }
-                    for i in range(1000)
-                ]
-                created = http.post("/notifications/batch", json={"notifications": items})
-                assert created.json()["created"] == 1000
+        send_emails(url, headers, me, TOTAL, "u{i}@x.io")
 
         deadline = time.monotonic() + 120
         while pg_scalar(database.url, sent) < TOTAL // 4 and time.monotonic() < deadline:

@@ -154,3 +154,23 @@ def admin_session(url: str, admin: dict[str, str]) -> tuple[dict[str, str], str]
     token = httpx.post(f"{url}/auth/login", json=admin).json()["accessToken"]
     headers = {"Authorization": f"Bearer {token}"}
     return headers, httpx.get(f"{url}/auth/me", headers=headers).json()["id"]
+
+
+def send_emails(
+    url: str, headers: dict[str, str], user_id: str, total: int, recipient: str
+) -> None:
+    """`total` EMAIL notifications in batches of 1,000; `recipient` is a format
+    with `{i}` (a sandbox magic such as `slow-10-{i}@x.io` slows the sends)."""
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+        for start in range(0, total, 1000):
+            items = [
+                {
+                    "userId": user_id,
+                    "channel": "EMAIL",
+                    "type": "TRANSACTIONAL",
+                    "payload": {"subject": "s", "body": "b", "to": recipient.format(i=start + i)},
+                }
+                for i in range(min(1000, total - start))
+            ]
+            created = http.post("/notifications/batch", json={"notifications": items})
+            assert created.json()["created"] == len(items), created.text
