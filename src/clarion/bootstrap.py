@@ -23,7 +23,8 @@ from clarion.adapters.fanout.memory import MemoryFanout
 from clarion.adapters.fanout.redis import RedisFanout
 from clarion.adapters.providers.sandbox import SandboxProvider
 from clarion.adapters.queue.embedded import EmbeddedQueue
-from clarion.adapters.queue.kafka import KafkaQueue, KafkaSettings
+from clarion.adapters.queue.kafka import KafkaQueue
+from clarion.adapters.queue.kafka_wire import KafkaSettings
 from clarion.adapters.ratelimit.limits_backend import LimitsRateLimiter
 from clarion.adapters.token_keys import load_token_keys
 from clarion.config import Settings

@@ -3,6 +3,7 @@ adapter and a scaled-out one that pass the same contract tests."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -144,6 +145,10 @@ class NotificationRepository(Protocol):
 
     async def mark_published(self, ids: Sequence[uuid.UUID], at: datetime) -> None: ...
 
+    async def confirm_retries(self, messages: Sequence[QueueMessage], at: datetime) -> None:
+        """Record that the queue holds these retries, for rows still waiting
+        for exactly that attempt."""
+
     async def promote_scheduled(self, now: datetime, *, limit: int) -> int: ...
 
     async def recover(
@@ -256,6 +261,14 @@ class Queue(Component, Protocol):
     async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
         """Announce notifications that failed for good (the database keeps them
         for the admin endpoints either way)."""
+
+    async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
+        """Accept retries: each reaches its lane no sooner than its `due_at`,
+        once some process runs `relay_retries`."""
+
+    async def relay_retries(self, stop: asyncio.Event) -> None:
+        """Move retries to their lanes as they fall due, until `stop` is set.
+        Sleeps between due times; a retry due later never holds up one due sooner."""
 
     async def close(self) -> None: ...
 

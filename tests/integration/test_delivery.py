@@ -3,6 +3,7 @@
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,12 +11,14 @@ from sqlalchemy import func, select
 
 from clarion.adapters.db.models import Notification, SandboxMessage
 from clarion.adapters.providers.sandbox import SandboxProvider
+from clarion.adapters.queue.embedded import EmbeddedQueue
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, EventType, NotificationStatus, NotificationType, Priority
 from clarion.domain.notifications import NewNotification, RetryPolicy
 from clarion.domain.pipeline import DeliveryOutcome
+from clarion.ports import Queue
 from clarion.services.delivery import Deliverer
 from clarion.services.outbox import sweep_once
 from clarion.worker.consumer import Consumer
@@ -29,6 +32,14 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+async def relay_for_a_moment(queue: Queue) -> None:
+    stop = asyncio.Event()
+    relay = asyncio.create_task(queue.relay_retries(stop))
+    await asyncio.sleep(0.05)
+    stop.set()
+    await relay
 
 
 async def new_user(container: Container) -> uuid.UUID:
@@ -79,8 +90,9 @@ async def test_a_transient_recipient_is_retried_on_the_policy_schedule(
         ceilings.append(high)
         return high
 
+    queue = EmbeddedQueue(clock=clock)
     consumer = Consumer(
-        queue=container.queue,
+        queue=queue,
         uow_factory=container.unit_of_work,
         deliverer=Deliverer(
             dict.fromkeys(Channel, SandboxProvider(container.sandbox)), policy, rng=widest
@@ -92,12 +104,15 @@ async def test_a_transient_recipient_is_retried_on_the_policy_schedule(
     message = QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")
 
     async def due_messages(at: datetime) -> list[uuid.UUID]:
+        """What the sweeper and the retry relay hand to workers at `at`."""
+        clock.now = at
         uow = container.unit_of_work()
         try:
-            await sweep_once(uow, container.queue, container.sweep_settings, now=at)
+            await sweep_once(uow, queue, container.sweep_settings, now=at)
         finally:
             await uow.close()
-        return [m.notification_id for m in await container.queue.consume(10, wait_seconds=0)]
+        await relay_for_a_moment(queue)
+        return [m.notification_id for m in await queue.consume(10, wait_seconds=0)]
 
     first = await consumer.process([message])
     assert [o.event.value for o in first] == ["RETRIED"]
@@ -107,14 +122,12 @@ async def test_a_transient_recipient_is_retried_on_the_policy_schedule(
     assert await due_messages(t0 + timedelta(seconds=0.5)) == []
     assert await consumer.process([message]) == []
 
-    clock.now = t0 + timedelta(seconds=1)
-    assert await due_messages(clock.now) == [item.id]
+    assert await due_messages(t0 + timedelta(seconds=1)) == [item.id]
     second = await consumer.process([message])
     assert [o.event.value for o in second] == ["RETRIED"]
     assert second[0].next_attempt_at == clock.now + timedelta(seconds=2)
 
-    clock.now += timedelta(seconds=2)
-    assert await due_messages(clock.now) == [item.id]
+    assert await due_messages(clock.now + timedelta(seconds=2)) == [item.id]
     third = await consumer.process([message])
     assert [o.event.value for o in third] == ["SENT"]
     assert ceilings == [1.0, 2.0]  # base·2^(n-1): the policy's bounds, attempt by attempt
@@ -429,3 +442,86 @@ async def test_a_lapsed_idempotency_reservation_cannot_finish_over_its_successor
         await uow.close()
     assert replay is not None
     assert replay.body == {"id": "second"}
+
+
+class RefusingRetries(EmbeddedQueue):
+    """The queue is down just when a worker hands it a retry."""
+
+    async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
+        raise ConnectionError("queue unreachable")
+
+
+async def test_a_retry_the_queue_refused_is_published_by_the_sweeper_once_due(
+    container: Container,
+) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    user = await new_user(container)
+    item = email_to(user, "fail-transient-1@sandbox.clarion.dev")
+    await store(container, item, t0 - timedelta(seconds=10))
+    queue = RefusingRetries()
+    consumer = Consumer(
+        queue=queue,
+        uow_factory=container.unit_of_work,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
+            RetryPolicy(base_seconds=1.0),
+            rng=lambda low, high: high,
+        ),
+        cache=container.cache,
+        batch_size=10,
+        clock=lambda: t0,
+    )
+    [outcome] = await consumer.process(
+        [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
+    )
+    assert outcome.next_attempt_at == t0 + timedelta(seconds=1)
+    grace = container.sweep_settings.grace
+
+    async def swept(at: datetime) -> list[uuid.UUID]:
+        uow = container.unit_of_work()
+        try:
+            await sweep_once(uow, queue, container.sweep_settings, now=at)
+        finally:
+            await uow.close()
+        return [m.notification_id for m in await queue.consume(10, wait_seconds=0)]
+
+    assert await swept(t0 + timedelta(seconds=1)) == []  # due, but the relay may still have it
+    assert await swept(t0 + timedelta(seconds=1) + grace) == [item.id]
+    assert await swept(t0 + timedelta(seconds=1) + grace * 2) == []  # once
+
+
+async def test_a_confirmed_retry_is_left_to_the_relay(container: Container) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    user = await new_user(container)
+    item = email_to(user, "fail-transient-1@sandbox.clarion.dev")
+    await store(container, item, t0 - timedelta(seconds=10))
+    queue = EmbeddedQueue(clock=lambda: t0)
+    consumer = Consumer(
+        queue=queue,
+        uow_factory=container.unit_of_work,
+        deliverer=Deliverer(
+            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
+            RetryPolicy(base_seconds=1.0),
+            rng=lambda low, high: high,
+        ),
+        cache=container.cache,
+        batch_size=10,
+        clock=lambda: t0,
+    )
+    await consumer.process([QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")])
+    uow = container.unit_of_work()
+    try:
+        much_later = t0 + timedelta(minutes=1)
+        taken = await uow.notifications.take_unpublished(
+            much_later, grace=container.sweep_settings.grace, limit=10
+        )
+        assert taken == []
+        # the row waits for the retry the relay holds, not for another publish
+        reclaimed, republished = await uow.notifications.recover(
+            much_later, claim_lease=timedelta(minutes=5), redelivery=timedelta(minutes=5)
+        )
+        assert (reclaimed, republished) == (0, 0)
+    finally:
+        await uow.close()
+    stats = await queue.stats()
+    assert stats["retriesWaiting"] == 1

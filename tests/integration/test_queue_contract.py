@@ -1,16 +1,21 @@
 """The queue contract, run against the embedded queue and against Kafka (a real
 Tansu broker): each test gets topics and a consumer group of its own."""
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
 from clarion.adapters.queue.embedded import EmbeddedQueue
-from clarion.adapters.queue.kafka import KafkaQueue, KafkaSettings
+from clarion.adapters.queue.kafka import KafkaQueue
+from clarion.adapters.queue.kafka_wire import KafkaSettings
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, Priority
+from clarion.domain.time import utcnow
 from clarion.ports import Queue
 
 VISIBILITY = 0.3
@@ -132,3 +137,36 @@ async def test_a_waiting_message_republished_with_a_new_priority_changes_lane(
     first = await queue.consume(1, wait_seconds=FIRST_WAIT)
     await queue.ack(first)
     assert first[0].notification_id == promoted.notification_id
+
+
+async def test_retries_reach_their_lane_at_their_due_time_and_not_before(queue: Queue) -> None:
+    stop = asyncio.Event()
+    relay = asyncio.create_task(queue.relay_retries(stop))
+    try:
+        # once this arrives, the relay and the worker side are both running
+        await queue.publish_retries([replace(message(), due_at=utcnow())])
+        await queue.ack(await queue.consume(10, wait_seconds=FIRST_WAIT * 2))
+
+        published = utcnow()
+        later = replace(message(Priority.HIGH), due_at=published + timedelta(seconds=2.5))
+        sooner = replace(message(Priority.LOW), due_at=published + timedelta(seconds=0.8))
+        # the later one goes first: it must not hold the sooner one up
+        await queue.publish_retries([later])
+        await queue.publish_retries([sooner])
+        arrivals: dict[uuid.UUID, datetime] = {}
+        deadline = time.monotonic() + 20
+        while len(arrivals) < 2 and time.monotonic() < deadline:
+            for got in await queue.consume(10, wait_seconds=0.5):
+                arrivals.setdefault(got.notification_id, utcnow())
+                assert got.due_at is not None
+                await queue.ack([got])
+    finally:
+        stop.set()
+        await relay
+    assert list(arrivals) == [sooner.notification_id, later.notification_id]
+    for sent in (sooner, later):
+        assert sent.due_at is not None
+        due = (sent.due_at - published).total_seconds()
+        waited = (arrivals[sent.notification_id] - published).total_seconds()
+        print(f"due after {due} s, arrived after {waited:.2f} s")
+        assert arrivals[sent.notification_id] >= sent.due_at

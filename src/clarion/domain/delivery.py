@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -66,3 +67,5 @@ class QueueMessage:
     key: str  # the recipient: one recipient's messages keep their order in a lane
     # where the transport keeps it (Kafka: topic, partition, offset), for acknowledgement
     receipt: tuple[str, int, int] | None = None
+    # a retry: handed to a worker no sooner than this (the seed's scheduledFor)
+    due_at: datetime | None = None

@@ -4,7 +4,11 @@ The API publishes a request's notifications once its transaction commits and
 then confirms them (`published_at`). Rows that are committed but unconfirmed —
 the process died between commit and publish, or the queue refused — are
 found by the sweeper after a grace period and published again. The same
-sweeper publishes retries and promoted scheduled notifications when they are due.
+sweeper publishes promoted scheduled notifications when they are due.
+
+A retry goes to the queue's retry relay, which hands it to a worker at its due
+time; the worker confirms it the same way. A retry left unconfirmed is the
+sweeper's to publish once it is due and the grace period has passed.
 """
 
 from __future__ import annotations
@@ -39,6 +43,26 @@ async def publish_committed(
     uow = uow_factory()
     try:
         await uow.notifications.mark_published([m.notification_id for m in messages], utcnow())
+        await uow.commit()
+    finally:
+        await uow.close()
+
+
+async def publish_retries(
+    uow_factory: Callable[[], UnitOfWork], queue: Queue, messages: Sequence[QueueMessage]
+) -> None:
+    """Hand stored retries to the queue's relay and confirm them. If the queue
+    refuses, they stay unconfirmed and the sweeper publishes them when due."""
+    if not messages:
+        return
+    try:
+        await queue.publish_retries(messages)
+    except Exception as exc:
+        log.warning("outbox.retries.unpublished", count=len(messages), error=type(exc).__name__)
+        return
+    uow = uow_factory()
+    try:
+        await uow.notifications.confirm_retries(messages, utcnow())
         await uow.commit()
     finally:
         await uow.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage, queue_key
@@ -15,8 +16,21 @@ from clarion.observability.logging import get_logger
 from clarion.ports import Cache, Queue, UnitOfWork
 from clarion.services.cache_keys import notification_key, user_tag
 from clarion.services.delivery import Deliverer
+from clarion.services.outbox import publish_retries
 
 log = get_logger(__name__)
+
+
+def as_message(claimed: Claimed) -> QueueMessage:
+    record = claimed.record
+    return QueueMessage(
+        notification_id=record.id,
+        user_id=record.user_id,
+        channel=record.channel,
+        priority=record.priority,
+        attempt=record.attempts,
+        key=queue_key(record.payload, record.user_id),
+    )
 
 
 class Consumer:
@@ -74,10 +88,29 @@ class Consumer:
                     log.warning("worker.claims.lost", lost=len(outcomes) - len(stored))
             finally:
                 await uow.close()
+            await self._schedule_retries(claimed, outcomes, set(stored))
             await self._announce_dead_letters(claimed, outcomes, set(stored))
             await self._forget_cached(outcomes)
         await self._queue.ack(messages)
         return outcomes
+
+    async def _schedule_retries(
+        self,
+        claimed: Sequence[Claimed],
+        outcomes: Sequence[DeliveryOutcome],
+        stored: set[uuid.UUID],
+    ) -> None:
+        due = {
+            o.notification_id: o.next_attempt_at
+            for o in outcomes
+            if o.status is NotificationStatus.PENDING and o.notification_id in stored
+        }
+        retries = [
+            replace(as_message(c), attempt=c.record.attempts + 1, due_at=due[c.record.id])
+            for c in claimed
+            if c.record.id in due
+        ]
+        await publish_retries(self._uow_factory, self._queue, retries)
 
     async def _announce_dead_letters(
         self,
@@ -92,18 +125,7 @@ class Consumer:
         }
         if not dead:
             return
-        letters = [
-            QueueMessage(
-                notification_id=c.record.id,
-                user_id=c.record.user_id,
-                channel=c.record.channel,
-                priority=c.record.priority,
-                attempt=c.record.attempts,
-                key=queue_key(c.record.payload, c.record.user_id),
-            )
-            for c in claimed
-            if c.record.id in dead
-        ]
+        letters = [as_message(c) for c in claimed if c.record.id in dead]
         try:
             await self._queue.publish_dead_letters(letters)
         except Exception as exc:  # the rows are FAILED in the database all the same

@@ -65,8 +65,11 @@ async def start(container: Container, *, workers: bool, schedule: bool) -> Backg
             # flight when the last process stopped must be published again.
             await planner.recover(everything=True)
         background.tasks.append(asyncio.create_task(planner.run(background.stop)))
+        background.tasks.append(asyncio.create_task(container.queue.relay_retries(background.stop)))
     if workers:
         for consumer in consumers(container):
             background.tasks.append(asyncio.create_task(consumer.run(background.stop)))
-    log.info("worker.started", consumers=len(background.tasks) - int(schedule), scheduler=schedule)
+    log.info(
+        "worker.started", consumers=len(background.tasks) - 2 * int(schedule), scheduler=schedule
+    )
     return background

@@ -180,7 +180,11 @@ class SqlNotifications:
         schedulers from taking the same rows."""
         due = or_(
             and_(Notification.next_attempt_at.is_(None), Notification.created_at <= now - grace),
-            Notification.next_attempt_at <= now,
+            # a scheduled notification, promoted: the sweeper is its only publisher
+            and_(Notification.attempts == 0, Notification.next_attempt_at <= now),
+            # a retry: the queue's relay should have it; give the worker that
+            # scheduled it the grace period to confirm it did
+            Notification.next_attempt_at <= now - grace,
         )
         picked = (
             select(Notification.id)
@@ -232,6 +236,25 @@ class SqlNotifications:
                 .execution_options(synchronize_session=False)
             )
 
+    async def confirm_retries(self, messages: Sequence[QueueMessage], at: datetime) -> None:
+        if not messages:
+            return
+        notifications = cast(Table, Notification.__table__)
+        table = notifications.c
+        await self._session.execute(
+            update(notifications)
+            .where(
+                table.id == bindparam("b_id"),
+                table.status == S.PENDING,
+                table.published_at.is_(None),
+                # the attempt the retry is for: a row the sweeper already
+                # published and a worker retried is not this message's to confirm
+                table.attempts == bindparam("b_done"),
+            )
+            .values(published_at=at),
+            [{"b_id": m.notification_id, "b_done": m.attempt - 1} for m in messages],
+        )
+
     async def promote_scheduled(self, now: datetime, *, limit: int) -> int:
         picked = (
             select(Notification.id)
@@ -268,12 +291,19 @@ class SqlNotifications:
             .values(status=S.PENDING, published_at=None, claimed_at=None, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+        lost = [Notification.status == S.PENDING, Notification.published_at <= now - redelivery]
+        if redelivery:
+            # a retry waiting for its time is not lost: the relay holds it until then.
+            # (A zero window means nothing survived, the relay's holdings included.)
+            lost.append(
+                or_(
+                    Notification.next_attempt_at.is_(None),
+                    Notification.next_attempt_at <= now - redelivery,
+                )
+            )
         republished = await self._session.execute(
             update(Notification)
-            .where(
-                Notification.status == S.PENDING,
-                Notification.published_at <= now - redelivery,
-            )
+            .where(*lost)
             .values(published_at=None)
             .execution_options(synchronize_session=False)
         )

@@ -13,11 +13,14 @@ import contextlib
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
+from clarion.adapters.queue.due import DueHeap
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.notifications import LANES
+from clarion.domain.time import utcnow
 
 
 class EmbeddedQueue:
@@ -26,12 +29,15 @@ class EmbeddedQueue:
     # an empty queue at start means every unfinished row must be published again
     survives_restart = False
 
-    def __init__(self, *, visibility_timeout: float = 300.0) -> None:
+    def __init__(
+        self, *, visibility_timeout: float = 300.0, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
         self._queued: dict[uuid.UUID, QueueMessage] = {}
         self._in_flight: dict[uuid.UUID, tuple[QueueMessage, float]] = {}
         self._visibility_timeout = visibility_timeout
         self._arrived = asyncio.Event()
+        self._retries = DueHeap(clock)
 
     async def ping(self) -> None:
         return None
@@ -98,7 +104,21 @@ class EmbeddedQueue:
             self._in_flight.pop(message.notification_id, None)
 
     async def stats(self) -> dict[str, Any]:
-        return {"kind": self.kind, "lanes": self.depth(), "inFlight": len(self._in_flight)}
+        return {
+            "kind": self.kind,
+            "lanes": self.depth(),
+            "inFlight": len(self._in_flight),
+            "retriesWaiting": len(self._retries),
+        }
+
+    async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
+        for message in messages:
+            self._retries.push(message)
+
+    async def relay_retries(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            due = await self._retries.wait_due(stop)
+            await self.publish(due)
 
     async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
         return None  # nobody outside this process could read them: the database has them

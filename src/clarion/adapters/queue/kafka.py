@@ -13,27 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from clarion.adapters.queue.kafka_relay import RetryRelay
+from clarion.adapters.queue.kafka_wire import (
+    KafkaSettings,
+    OffsetBook,
+    decode,
+    encode,
+    new_consumer,
+)
 from clarion.domain.delivery import QueueMessage
-from clarion.domain.enums import Channel, Priority
+from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
-from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
-SCHEMA_VERSION = 1
 MISSING_TOPIC = {
     KafkaError.UNKNOWN_TOPIC_OR_PART,
     KafkaError._UNKNOWN_TOPIC,
@@ -45,48 +48,6 @@ LANE_SUFFIX = {
     Priority.MEDIUM: "",
     Priority.LOW: ".low",
 }
-
-
-@dataclass(frozen=True)
-class KafkaSettings:
-    bootstrap_servers: str
-    group_id: str = "notification-workers"
-    topic_prefix: str = "notifications"
-    partitions: int = 10
-    replication_factor: int = 1
-    compression: str = "gzip"
-    session_timeout_ms: int = 6000
-    visibility_timeout: float = 300.0
-
-
-def encode(message: QueueMessage) -> bytes:
-    body = {
-        "schemaVersion": SCHEMA_VERSION,
-        "id": str(message.notification_id),
-        "userId": str(message.user_id),
-        "channel": message.channel.value,
-        "priority": message.priority.value,
-        "metadata": {
-            "correlationId": str(message.notification_id),
-            "attempt": message.attempt,
-            "createdAt": utcnow().isoformat(),
-        },
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def decode(raw: Message) -> QueueMessage:
-    body = json.loads(raw.value() or b"{}")
-    key = raw.key()
-    return QueueMessage(
-        notification_id=uuid.UUID(body["id"]),
-        user_id=uuid.UUID(body["userId"]),
-        channel=Channel(body["channel"]),
-        priority=Priority(body["priority"]),
-        attempt=int(body["metadata"]["attempt"]),
-        key=key.decode() if isinstance(key, bytes) else str(key or ""),
-        receipt=(str(raw.topic()), int(raw.partition() or 0), int(raw.offset() or 0)),
-    )
 
 
 class KafkaQueue:
@@ -106,7 +67,8 @@ class KafkaQueue:
         # librdkafka's consumer is not thread-safe: every call on this one thread
         self._consumer_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
         self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
-        self._outstanding: dict[tuple[str, int], set[int]] = {}
+        self._book = OffsetBook()
+        self.relay: RetryRelay | None = None
         self._in_flight: dict[tuple[str, int, int], tuple[QueueMessage, float]] = {}
         self._revoked: set[tuple[str, int]] = set()
 
@@ -166,6 +128,14 @@ class KafkaQueue:
     async def publish_dead_letters(self, messages: Sequence[QueueMessage]) -> None:
         await self._produce([(self.dlq_topic, m) for m in messages])
 
+    async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
+        await self._produce([(self.retry_topic, m) for m in messages])
+
+    async def relay_retries(self, stop: asyncio.Event) -> None:
+        """Forward retries to their lanes as they fall due, until `stop`."""
+        self.relay = RetryRelay(self._settings, self.retry_topic, self.publish)
+        await self.relay.run(stop)
+
     async def _produce(self, routed: Sequence[tuple[str, QueueMessage]]) -> None:
         if not routed:
             return
@@ -224,26 +194,13 @@ class KafkaQueue:
 
     def _consumer_ready(self) -> Consumer:
         if self._consumer is None:
-            consumer = Consumer(
-                {
-                    "bootstrap.servers": self._settings.bootstrap_servers,
-                    "group.id": self._settings.group_id,
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                    "session.timeout.ms": self._settings.session_timeout_ms,
-                    "heartbeat.interval.ms": 1000,
-                    "max.poll.interval.ms": 300000,
-                    # notice soon when topics vanish and come back (a broker restart)
-                    "topic.metadata.refresh.interval.ms": 5000,
-                }
-            )
-            consumer.subscribe(
+            self._consumer = new_consumer(
+                self._settings,
+                self._settings.group_id,
                 list(self.lane_topics.values()),
                 on_assign=self._on_assign,
                 on_revoke=self._on_revoke,
-                on_lost=self._on_revoke,
             )
-            self._consumer = consumer
         return self._consumer
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -279,9 +236,10 @@ class KafkaQueue:
                 # not ours to deliver; skipped, and commits move past it
                 log.warning("queue.kafka.undecodable", topic=raw.topic(), offset=raw.offset())
                 continue
-            topic, partition, offset = message.receipt or ("", 0, 0)
-            self._revoked.discard((topic, partition))
-            self._outstanding.setdefault((topic, partition), set()).add(offset)
+            if message.receipt is None:
+                continue
+            self._revoked.discard(message.receipt[:2])
+            self._book.hold(message.receipt)
             self._lanes[message.priority].append(message)
         if self._revoked:
             self._drop_revoked()
@@ -291,8 +249,7 @@ class KafkaQueue:
             self._lanes[lane] = deque(
                 m for m in messages if m.receipt and m.receipt[:2] not in self._revoked
             )
-        for key in self._revoked:
-            self._outstanding.pop(key, None)
+        self._book.forget(self._revoked)
 
     async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]:
         deadline = time.monotonic() + wait_seconds
@@ -332,26 +289,10 @@ class KafkaQueue:
 
     async def ack(self, messages: Sequence[QueueMessage]) -> None:
         """Commit, per partition, up to the first offset still outstanding."""
-        touched: set[tuple[str, int]] = set()
-        for message in messages:
-            if message.receipt is None:
-                continue
-            self._in_flight.pop(message.receipt, None)
-            topic, partition, offset = message.receipt
-            outstanding = self._outstanding.get((topic, partition))
-            if outstanding is not None:
-                outstanding.discard(offset)
-                touched.add((topic, partition))
-        commits = []
-        for topic, partition in touched:
-            outstanding = self._outstanding[(topic, partition)]
-            acked = [
-                m.receipt[2]
-                for m in messages
-                if m.receipt is not None and m.receipt[:2] == (topic, partition)
-            ]
-            upto = min(outstanding) if outstanding else max(acked) + 1
-            commits.append(TopicPartition(topic, partition, upto))
+        receipts = [m.receipt for m in messages if m.receipt is not None]
+        for receipt in receipts:
+            self._in_flight.pop(receipt, None)
+        commits = self._book.finish(receipts)
         if commits:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._consumer_thread, self._commit, commits)
@@ -367,42 +308,50 @@ class KafkaQueue:
         return await asyncio.to_thread(self._offsets)
 
     def _offsets(self) -> dict[str, Any]:
-        """Committed offsets of the worker group and the broker's end offsets,
-        per lane topic and partition; lag is their difference."""
+        """Committed offsets and the broker's end offsets, per partition, with lag
+        as their difference: for each lane topic (the worker group) and for the
+        retry topic (the relay group)."""
+        lanes: dict[str, Any] = {}
+        for lane, topic in self.lane_topics.items():
+            found = self._topic_offsets(self._settings.group_id, topic)
+            if found is not None:
+                lanes[lane.value] = found
+        return {
+            "kind": self.kind,
+            "group": self._settings.group_id,
+            "lanes": lanes,
+            "retry": {
+                "group": self._settings.relay_group_id,
+                **(self._topic_offsets(self._settings.relay_group_id, self.retry_topic) or {}),
+            },
+        }
+
+    def _topic_offsets(self, group_id: str, topic: str) -> dict[str, Any] | None:
         probe = Consumer(
             {
                 "bootstrap.servers": self._settings.bootstrap_servers,
-                "group.id": self._settings.group_id,
+                "group.id": group_id,
                 "enable.auto.commit": False,
             }
         )
         try:
-            metadata = probe.list_topics(timeout=5)
-            lanes: dict[str, Any] = {}
-            for lane, topic in self.lane_topics.items():
-                found = metadata.topics.get(topic)
-                if found is None or found.error is not None:
-                    continue
-                partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
-                committed = probe.committed(partitions, timeout=5)
-                rows = []
-                for tp in committed:
-                    low, high = probe.get_watermark_offsets(tp, timeout=5, cached=False)
-                    done = tp.offset if tp.offset >= 0 else low
-                    rows.append(
-                        {
-                            "partition": tp.partition,
-                            "committed": tp.offset,
-                            "end": high,
-                            "lag": max(0, high - done),
-                        }
-                    )
-                lanes[lane.value] = {
-                    "topic": topic,
-                    "lag": sum(r["lag"] for r in rows),
-                    "partitions": rows,
-                }
-            return {"kind": self.kind, "group": self._settings.group_id, "lanes": lanes}
+            found = probe.list_topics(topic, timeout=5).topics.get(topic)
+            if found is None or found.error is not None:
+                return None
+            partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
+            rows = []
+            for tp in probe.committed(partitions, timeout=5):
+                low, high = probe.get_watermark_offsets(tp, timeout=5, cached=False)
+                done = tp.offset if tp.offset >= 0 else low
+                rows.append(
+                    {
+                        "partition": tp.partition,
+                        "committed": tp.offset,
+                        "end": high,
+                        "lag": max(0, high - done),
+                    }
+                )
+            return {"topic": topic, "lag": sum(r["lag"] for r in rows), "partitions": rows}
         finally:
             probe.close()
 

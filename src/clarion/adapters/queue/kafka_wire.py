@@ -1,0 +1,125 @@
+"""What the Kafka queue and its retry relay share: settings, the message
+body, consumers, and the book of offsets not yet safe to commit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Channel, Priority
+from clarion.domain.time import utcnow
+
+SCHEMA_VERSION = 1
+Rebalance = Callable[[Consumer, list[TopicPartition]], None]
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str
+    group_id: str = "notification-workers"
+    topic_prefix: str = "notifications"
+    partitions: int = 10
+    replication_factor: int = 1
+    compression: str = "gzip"
+    session_timeout_ms: int = 6000
+    visibility_timeout: float = 300.0
+
+    @property
+    def relay_group_id(self) -> str:
+        return self.group_id + ".retry-relay"
+
+
+def encode(message: QueueMessage) -> bytes:
+    body = {
+        "schemaVersion": SCHEMA_VERSION,
+        "id": str(message.notification_id),
+        "userId": str(message.user_id),
+        "channel": message.channel.value,
+        "priority": message.priority.value,
+        "scheduledFor": message.due_at.isoformat() if message.due_at else None,
+        "metadata": {
+            "correlationId": str(message.notification_id),
+            "attempt": message.attempt,
+            "createdAt": utcnow().isoformat(),
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode(raw: Message) -> QueueMessage:
+    body = json.loads(raw.value() or b"{}")
+    key = raw.key()
+    due = body.get("scheduledFor")
+    return QueueMessage(
+        notification_id=uuid.UUID(body["id"]),
+        user_id=uuid.UUID(body["userId"]),
+        channel=Channel(body["channel"]),
+        priority=Priority(body["priority"]),
+        attempt=int(body["metadata"]["attempt"]),
+        key=key.decode() if isinstance(key, bytes) else str(key or ""),
+        receipt=(str(raw.topic()), int(raw.partition() or 0), int(raw.offset() or 0)),
+        due_at=datetime.fromisoformat(due) if due else None,
+    )
+
+
+def new_consumer(
+    settings: KafkaSettings,
+    group_id: str,
+    topics: list[str],
+    *,
+    on_assign: Rebalance,
+    on_revoke: Rebalance,
+) -> Consumer:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": settings.session_timeout_ms,
+            "heartbeat.interval.ms": 1000,
+            "max.poll.interval.ms": 300000,
+            # notice soon when topics vanish and come back (a broker restart)
+            "topic.metadata.refresh.interval.ms": 5000,
+        }
+    )
+    consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+    return consumer
+
+
+class OffsetBook:
+    """Offsets handed out but not yet finished, per partition. A commit goes up
+    to the first unfinished offset, never past it: whatever follows a slow
+    message is redelivered if this process dies, never skipped."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, int], set[int]] = {}
+
+    def hold(self, receipt: tuple[str, int, int]) -> None:
+        topic, partition, offset = receipt
+        self._open.setdefault((topic, partition), set()).add(offset)
+
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        for key in partitions:
+            self._open.pop(key, None)
+
+    def finish(self, receipts: Iterable[tuple[str, int, int]]) -> list[TopicPartition]:
+        """Mark offsets finished; returns the commits they make safe."""
+        highest: dict[tuple[str, int], int] = {}
+        for topic, partition, offset in receipts:
+            held = self._open.get((topic, partition))
+            if held is None:
+                continue  # the partition moved away: its new owner redelivers
+            held.discard(offset)
+            highest[(topic, partition)] = max(offset, highest.get((topic, partition), -1))
+        commits = []
+        for (topic, partition), offset in highest.items():
+            held = self._open[(topic, partition)]
+            commits.append(TopicPartition(topic, partition, min(held) if held else offset + 1))
+        return commits
