@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clarion.config_channels import ChannelSettings
+
 ENV_PREFIX = "CLARION_"
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 KEY_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"})
@@ -20,7 +22,7 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ChannelSettings):
     """Everything Clarion reads from its environment.
 
     Unset Kafka and Redis mean the embedded queue and the in-process cache; the
@@ -202,6 +204,10 @@ class Settings(BaseSettings):
     def is_scaled_out(self) -> bool:
         """Any shared engine configured: secrets can no longer be generated per machine."""
         return not self.is_sqlite or bool(self.kafka_bootstrap_servers or self.redis_url)
+
+    @property
+    def webhook_allowed_list(self) -> list[str]:
+        return [host.strip() for host in self.webhook_allowed_hosts.split(",") if host.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -35,18 +35,49 @@ class SendResult:
     provider_message_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    # the provider itself is unwell (5xx, timeout, 401/403), not this message:
+    # counts toward opening its circuit, and the next provider in the chain is tried
+    provider_fault: bool = False
+    # the address is dead for good: a push token is removed, an SMS number suppressed
+    forget_recipient: bool = False
 
     @classmethod
     def sent(cls, provider: str, message_id: str | None) -> SendResult:
         return cls(Outcome.SENT, provider, message_id)
 
     @classmethod
-    def retry(cls, provider: str, error: str, retry_after: float | None = None) -> SendResult:
-        return cls(Outcome.RETRY, provider, error=error, retry_after=retry_after)
+    def retry(
+        cls,
+        provider: str,
+        error: str,
+        retry_after: float | None = None,
+        *,
+        provider_fault: bool = False,
+    ) -> SendResult:
+        return cls(
+            Outcome.RETRY,
+            provider,
+            error=error,
+            retry_after=retry_after,
+            provider_fault=provider_fault,
+        )
 
     @classmethod
-    def permanent(cls, provider: str, error: str) -> SendResult:
-        return cls(Outcome.PERMANENT, provider, error=error)
+    def permanent(
+        cls,
+        provider: str,
+        error: str,
+        *,
+        provider_fault: bool = False,
+        forget_recipient: bool = False,
+    ) -> SendResult:
+        return cls(
+            Outcome.PERMANENT,
+            provider,
+            error=error,
+            provider_fault=provider_fault,
+            forget_recipient=forget_recipient,
+        )
 
 
 def queue_key(payload: dict[str, Any], user_id: uuid.UUID) -> str:
