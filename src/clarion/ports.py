@@ -16,6 +16,7 @@ from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccoun
 from clarion.domain.notifications import EventRecord, NewNotification, NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 from clarion.domain.ratelimit import RateDecision
+from clarion.domain.receipts import Applied, ProviderEvent
 
 
 class Component(Protocol):
@@ -207,6 +208,7 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     audit: AuditTrail
     notifications: NotificationRepository
+    receipts: ReceiptRepository
     idempotency: IdempotencyStore
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -271,6 +273,12 @@ class Queue(Component, Protocol):
         Sleeps between due times; a retry due later never holds up one due sooner."""
 
     async def close(self) -> None: ...
+
+
+class ReceiptRepository(Protocol):
+    async def apply(self, event: ProviderEvent, now: datetime) -> Applied:
+        """Apply a provider's receipt once (dedupe on its event id), forward only,
+        and record it as an Event."""
 
 
 class Provider(Protocol):

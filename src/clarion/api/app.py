@@ -12,7 +12,7 @@ from clarion.api import health
 from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
-from clarion.api.routers import admin, auth, notifications, users
+from clarion.api.routers import admin, auth, notifications, users, webhooks
 from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
@@ -68,4 +68,5 @@ def create_app(
     app.include_router(users.router)
     app.include_router(notifications.router)
     app.include_router(admin.router)
+    app.include_router(webhooks.router)
     return app

@@ -13,6 +13,7 @@ class Channel(StrEnum):
     SMS = "SMS"
     PUSH = "PUSH"
     IN_APP = "IN_APP"
+    WEBHOOK = "WEBHOOK"
 
 
 class NotificationType(StrEnum):
@@ -48,3 +49,17 @@ class EventType(StrEnum):
     FAILED = "FAILED"
     RETRIED = "RETRIED"
     CANCELLED = "CANCELLED"
+
+
+class Platform(StrEnum):
+    ANDROID = "ANDROID"
+    IOS = "IOS"
+    WEB = "WEB"
+
+
+class Receipt(StrEnum):
+    """How far a sent notification got, by the provider's receipts; only moves forward."""
+
+    DELIVERED = "DELIVERED"
+    OPENED = "OPENED"
+    CLICKED = "CLICKED"

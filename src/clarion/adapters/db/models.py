@@ -20,7 +20,9 @@ from clarion.domain.enums import (
     EventType,
     NotificationStatus,
     NotificationType,
+    Platform,
     Priority,
+    Receipt,
     Role,
 )
 
@@ -58,6 +60,7 @@ class User(Base):
     password: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.USER)
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -91,6 +94,9 @@ class Notification(Base):
     provider: Mapped[str | None] = mapped_column(String(50))
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     priority_rank: Mapped[int] = mapped_column(default=2, server_default="2")
+    # the furthest receipt from the provider (DELIVERED < OPENED < CLICKED)
+    receipt: Mapped[Receipt | None] = mapped_column(str_enum(Receipt, "receipt"))
+    read_at: Mapped[datetime | None]  # in-app: when the user read it
 
     __table_args__ = (
         Index("ix_notifications_user_id", "user_id"),
@@ -118,6 +124,14 @@ class Notification(Base):
             "next_attempt_at",
             postgresql_where=text("status = 'PENDING' AND published_at IS NULL"),
             sqlite_where=text("status = 'PENDING' AND published_at IS NULL"),
+        ),
+        Index(
+            "ix_notifications_inbox",
+            "user_id",
+            "read_at",
+            text("created_at DESC"),
+            postgresql_where=text("channel = 'IN_APP'"),
+            sqlite_where=text("channel = 'IN_APP'"),
         ),
         Index(
             "ix_notifications_processing",
@@ -250,3 +264,38 @@ class IdempotencyKey(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+
+
+class Device(Base):
+    """A user's push registration."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    platform: Mapped[Platform] = mapped_column(str_enum(Platform, "platform"))
+    token: Mapped[str] = mapped_column(String(4096), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_devices_user_id", "user_id"),)
+
+
+class SmsSuppression(Base):
+    """A number that asked not to be texted (Twilio 21610): SMS to it fails at once."""
+
+    __tablename__ = "sms_suppressions"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProviderReceipt(Base):
+    """Each provider event applied, so a replayed webhook changes nothing."""
+
+    __tablename__ = "provider_receipts"
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    notification_id: Mapped[uuid.UUID | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

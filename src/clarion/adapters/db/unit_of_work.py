@@ -9,12 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clarion.adapters.db.idempotency import SqlIdempotencyStore
 from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTokens, SqlUsers
 from clarion.adapters.db.notifications import SqlNotifications
+from clarion.adapters.db.receipts import SqlReceipts
 from clarion.observability.logging import get_logger
 from clarion.ports import (
     ApiKeyRepository,
     AuditTrail,
     IdempotencyStore,
     NotificationRepository,
+    ReceiptRepository,
     RefreshTokenRepository,
     UserRepository,
 )
@@ -30,6 +32,7 @@ class SqlUnitOfWork:
         self.api_keys: ApiKeyRepository = SqlApiKeys(self.session)
         self.audit: AuditTrail = SqlAuditTrail(self.session)
         self.notifications: NotificationRepository = SqlNotifications(self.session)
+        self.receipts: ReceiptRepository = SqlReceipts(self.session)
         self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, self.session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
