@@ -21,15 +21,15 @@ from clarion.adapters.db.sandbox import SqlSandboxOutbox
 from clarion.adapters.db.unit_of_work import SqlUnitOfWork
 from clarion.adapters.fanout.memory import MemoryFanout
 from clarion.adapters.fanout.redis import RedisFanout
-from clarion.adapters.providers.sandbox import SandboxProvider
+from clarion.adapters.providers.registry import Routes, build_routes, webhook_policy
 from clarion.adapters.queue.embedded import EmbeddedQueue
 from clarion.adapters.queue.kafka import KafkaQueue
 from clarion.adapters.queue.kafka_wire import KafkaSettings
 from clarion.adapters.ratelimit.limits_backend import LimitsRateLimiter
 from clarion.adapters.token_keys import load_token_keys
 from clarion.config import Settings
-from clarion.domain.enums import Channel
 from clarion.domain.notifications import RetryPolicy
+from clarion.domain.webhooks import AddressPolicy
 from clarion.ports import Component, Fanout, RateLimiter, UnitOfWork
 from clarion.services.auth import AuthService
 from clarion.services.delivery import Deliverer
@@ -53,6 +53,8 @@ class Container:
     notifications: NotificationService
     sweep_settings: SweepSettings
     fanout: Fanout
+    routes: Routes
+    webhook_policy: AddressPolicy
     queue_survives_restart: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
@@ -74,6 +76,7 @@ class Container:
         return self.queue.depth()
 
     async def close(self) -> None:
+        await self.routes.close()
         await self.cache.close()
         await self.fanout.close()
         await self.rate_limiter.close()
@@ -112,7 +115,8 @@ def build_container(settings: Settings) -> Container:
         else EmbeddedQueue()
     )
     sandbox = SqlSandboxOutbox(sessions, engine.dialect.name)
-    provider = SandboxProvider(sandbox)
+    fanout: Fanout = RedisFanout.from_url(redis_url) if redis_url else MemoryFanout()
+    routes = build_routes(settings, sandbox, fanout)
     policy = RetryPolicy(
         max_retries=settings.retry_max,
         base_seconds=settings.retry_base_seconds,
@@ -136,10 +140,11 @@ def build_container(settings: Settings) -> Container:
         auth=auth,
         sandbox=sandbox,
         deliverer=Deliverer(
-            dict.fromkeys(Channel, provider),
+            routes.by_channel,
             policy,
             concurrency=settings.provider_concurrency,
-            send_timeout=settings.provider_timeout_seconds,
+            # each provider of a chain has its own timeout; this bounds the chain
+            send_timeout=settings.provider_timeout_seconds * 2 + 1,
         ),
         notifications=NotificationService(
             queue=queue, uow_factory=unit_of_work, confirm_publish=queue.survives_restart
@@ -149,6 +154,8 @@ def build_container(settings: Settings) -> Container:
             claim_lease=timedelta(seconds=settings.claim_lease_seconds),
             redelivery=timedelta(seconds=settings.outbox_redelivery_seconds),
         ),
-        fanout=RedisFanout.from_url(redis_url) if redis_url else MemoryFanout(),
+        fanout=fanout,
+        routes=routes,
+        webhook_policy=webhook_policy(settings),
         queue_survives_restart=queue.survives_restart,
     )

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from clarion.domain.contacts import DeviceRecord
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
 from clarion.domain.notifications import EventRecord, NewNotification, NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 from clarion.domain.ratelimit import RateDecision
-from clarion.domain.receipts import Applied, ProviderEvent
+from clarion.domain.receipts import ProviderEvent, ReceiptOutcome
 
 
 class Component(Protocol):
@@ -209,6 +210,7 @@ class UnitOfWork(Protocol):
     audit: AuditTrail
     notifications: NotificationRepository
     receipts: ReceiptRepository
+    contacts: ContactRepository
     idempotency: IdempotencyStore
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -275,8 +277,28 @@ class Queue(Component, Protocol):
     async def close(self) -> None: ...
 
 
+class ContactRepository(Protocol):
+    async def add_device(self, device: DeviceRecord) -> DeviceRecord: ...
+
+    async def devices(self, user_id: uuid.UUID) -> list[DeviceRecord]: ...
+
+    async def tokens_for(
+        self, user_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, ...]]: ...
+
+    async def remove_device(self, user_id: uuid.UUID, device_id: uuid.UUID) -> bool: ...
+
+    async def forget_tokens(self, tokens: Sequence[str]) -> None:
+        """Remove push tokens the provider says are gone for good."""
+
+    async def suppress(self, numbers: Sequence[str], reason: str, now: datetime) -> None:
+        """Stop texting these numbers (they replied STOP)."""
+
+    async def suppressed(self, numbers: Iterable[str]) -> set[str]: ...
+
+
 class ReceiptRepository(Protocol):
-    async def apply(self, event: ProviderEvent, now: datetime) -> Applied:
+    async def apply(self, event: ProviderEvent, now: datetime) -> ReceiptOutcome:
         """Apply a provider's receipt once (dedupe on its event id), forward only,
         and record it as an Event."""
 

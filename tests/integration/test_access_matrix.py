@@ -78,6 +78,10 @@ MATRIX: dict[Endpoint, Row] = {
     ("POST", "/admin/api-keys"): admin_only(201),
     ("GET", "/admin/api-keys"): admin_only(200),
     ("DELETE", "/admin/api-keys/{key_id}"): admin_only(200),
+    # Provider webhooks answer to the provider's signature, never to a Clarion
+    # credential, an admin's included (signed requests: tests/integration/test_receipts.py).
+    ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),
+    ("POST", "/webhooks/twilio"): dict.fromkeys(Caller, 403),
 }
 # Credential-free endpoints that take a body; each has tests of its own below.
 PUBLIC: dict[Endpoint, str] = {
@@ -280,7 +284,7 @@ async def test_register_answers_201_without_the_password_and_refuses_a_taken_ema
     )
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    assert set(body) == {"id", "email", "name", "role", "createdAt", "updatedAt"}
+    assert set(body) == {"id", "email", "name", "role", "phone", "createdAt", "updatedAt"}
     assert (body["email"], body["role"]) == ("new.person@example.com", "USER")
     assert PASSWORD not in answer.text
     assert "argon2" not in answer.text

@@ -238,10 +238,10 @@ async def test_an_urgent_notification_overtakes_a_backlog_of_10000_low_ones(
         def item(priority: str) -> dict[str, Any]:
             return {
                 "userId": str(admin_id),
-                "channel": "IN_APP",
+                "channel": "EMAIL",
                 "type": "MARKETING",
                 "priority": priority,
-                "payload": {"title": "t", "body": "b"},
+                "payload": {"subject": "t", "body": "b"},
             }
 
         for _ in range(10):

@@ -58,8 +58,8 @@ async def test_notifications_travel_through_kafka_to_the_sandbox(on_kafka: Any) 
             break
         await asyncio.sleep(0.2)
     assert statuses == ["SENT"] * 20
-    sandbox = (await http.get("/admin/sandbox/messages?limit=50", headers=admin)).json()
-    assert {m["notificationId"] for m in sandbox} >= set(ids)
+    inbox = (await http.get("/users/me/inbox?limit=50", headers=admin)).json()
+    assert {n["id"] for n in inbox["items"]} >= set(ids)
 
 
 async def test_dead_letters_are_announced_on_the_dlq_topic(

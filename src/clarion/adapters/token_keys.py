@@ -44,8 +44,8 @@ def hmac_secret(settings: Settings) -> bytes:
     return generated_secret(settings.data_dir)
 
 
-def generated_secret(data_dir: Path) -> bytes:
-    path = data_dir / SECRET_FILE
+def generated_secret(data_dir: Path, name: str = SECRET_FILE) -> bytes:
+    path = data_dir / name
     if path.exists():
         return path.read_bytes().strip()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -8,19 +8,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
-from clarion.api.schemas import EMAIL_PATTERN, RequestModel, ResponseModel
+from clarion.api.schemas import E164, EMAIL_PATTERN, RequestModel, ResponseModel
 from clarion.domain.enums import (
     Channel,
     EventType,
     NotificationStatus,
     NotificationType,
     Priority,
+    Receipt,
 )
 from clarion.domain.notifications import EventRecord, NotificationRecord
 
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]
 Short = Annotated[str, Field(min_length=1, max_length=500)]
-E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
 Metadata = Annotated[dict[str, Any], Field(max_length=50)]
 
 
@@ -33,20 +33,27 @@ class EmailPayload(RequestModel):
 
 class SmsPayload(RequestModel):
     body: Annotated[str, Field(min_length=1, max_length=1600)]
-    to: E164
+    to: E164 | None = Field(default=None, description="Default: the user's phone.")
 
 
 class PushPayload(RequestModel):
     title: Short
     body: Text
     data: dict[str, str] | None = None
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+        default=None, description="Default: every device the user registered."
+    )
 
 
 class InAppPayload(RequestModel):
     title: Short
     body: Text
     data: dict[str, Any] | None = None
+
+
+class WebhookPayload(RequestModel):
+    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
+    data: dict[str, Any] = Field(description="The JSON sent to the URL, signed.")
 
 
 class NotificationFields(RequestModel):
@@ -77,16 +84,18 @@ class InAppNotification(NotificationFields):
     payload: InAppPayload
 
 
-AnyNotification = EmailNotification | SmsNotification | PushNotification | InAppNotification
+class WebhookNotification(NotificationFields):
+    channel: Literal[Channel.WEBHOOK]
+    payload: WebhookPayload
+
+
+AnyNotification = (
+    EmailNotification | SmsNotification | PushNotification | InAppNotification | WebhookNotification
+)
 
 # The channel picks the payload's shape, so errors name `payload.to`, not a guess.
-NotificationCreate = Annotated[
-    EmailNotification | SmsNotification | PushNotification | InAppNotification,
-    Field(discriminator="channel"),
-]
-NotificationCreateAdapter: TypeAdapter[
-    EmailNotification | SmsNotification | PushNotification | InAppNotification
-] = TypeAdapter(NotificationCreate)
+NotificationCreate = Annotated[AnyNotification, Field(discriminator="channel")]
+NotificationCreateAdapter: TypeAdapter[AnyNotification] = TypeAdapter(NotificationCreate)
 
 
 class NotificationBatch(RequestModel):
@@ -120,6 +129,10 @@ class NotificationOut(ResponseModel):
     next_attempt_at: datetime | None
     provider: str | None
     provider_message_id: str | None
+    receipt: Receipt | None = Field(
+        default=None, description="Furthest provider receipt: DELIVERED, OPENED or CLICKED."
+    )
+    read_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

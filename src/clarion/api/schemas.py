@@ -30,6 +30,9 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, str_strip_whitespace=False)
 
@@ -73,6 +76,7 @@ class UserOut(ResponseModel):
     email: str
     name: str
     role: Role
+    phone: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -83,6 +87,7 @@ class UserOut(ResponseModel):
             email=user.email,
             name=user.name,
             role=user.role,
+            phone=user.phone,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -99,6 +104,9 @@ class UserUpdate(RequestModel):
     name: Name | None = None
     email: Email | None = None
     password: Password | None = None
+    phone: E164 | Literal[""] | None = Field(
+        default=None, description="E.164 number for SMS; an empty string removes it."
+    )
 
 
 class RoleChange(RequestModel):

@@ -27,6 +27,7 @@ class UserAccount:
     password_hash: str
     created_at: datetime
     updated_at: datetime
+    phone: str | None = None  # E.164; where SMS goes when a notification names no number
 
     def public(self) -> dict[str, Any]:
         """What may leave the service: never the hash."""
@@ -35,6 +36,7 @@ class UserAccount:
             "email": self.email,
             "name": self.name,
             "role": self.role.value,
+            "phone": self.phone,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         }

@@ -15,6 +15,7 @@ from clarion.domain.enums import (
     NotificationStatus,
     NotificationType,
     Priority,
+    Receipt,
 )
 from clarion.domain.errors import Conflict
 
@@ -117,6 +118,8 @@ class NotificationRecord:
     provider_message_id: str | None
     created_at: datetime
     updated_at: datetime
+    receipt: Receipt | None = None  # the furthest provider receipt
+    read_at: datetime | None = None  # in-app: read by the user
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ class Claimed:
 
     record: NotificationRecord
     user_email: str
+    phone: str | None = None
+    devices: tuple[str, ...] = ()  # the user's push tokens
+    suppressed: bool = False  # the SMS number asked not to be texted (STOP)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class DeliveryOutcome:
     error: str | None = None
     next_attempt_at: datetime | None = None
     event_metadata: dict[str, Any] | None = None
+    # addresses found dead for good: push tokens to remove, SMS numbers to suppress
+    forget: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,13 @@ class Applied(StrEnum):
 
 
 @dataclass(frozen=True)
+class ReceiptOutcome:
+    applied: Applied
+    notification_id: uuid.UUID | None = None  # the notification it matched, if any
+    user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     provider: str  # "sendgrid", "twilio"
     event_id: str  # the provider's id for this event: applied once

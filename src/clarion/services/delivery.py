@@ -21,15 +21,20 @@ log = get_logger(__name__)
 S = NotificationStatus
 
 
-def recipient_for(record: NotificationRecord, user_email: str) -> str:
-    payload = record.payload
+def recipients_for(claimed: Claimed) -> tuple[str, ...]:
+    """Every address this notification goes to: the payload's own, else the
+    user's contact for the channel (push: each registered device)."""
+    record, payload = claimed.record, claimed.record.payload
     if record.channel is Channel.EMAIL:
-        return str(payload.get("to") or user_email)
-    if record.channel is Channel.PUSH:
-        return str(payload.get("token", ""))
+        return (str(payload.get("to") or claimed.user_email),)
     if record.channel is Channel.SMS:
-        return str(payload.get("to", ""))
-    return str(record.user_id)
+        number = payload.get("to") or claimed.phone
+        return (str(number),) if number else ()
+    if record.channel is Channel.PUSH:
+        return (str(payload["token"]),) if payload.get("token") else claimed.devices
+    if record.channel is Channel.WEBHOOK:
+        return (str(payload["url"]),)
+    return (str(record.user_id),)
 
 
 def content_for(record: NotificationRecord) -> dict[str, Any]:
@@ -38,21 +43,48 @@ def content_for(record: NotificationRecord) -> dict[str, Any]:
         Channel.SMS: ("body",),
         Channel.PUSH: ("title", "body", "data"),
         Channel.IN_APP: ("title", "body", "data"),
+        Channel.WEBHOOK: ("data",),
     }[record.channel]
     return {key: record.payload[key] for key in keep if record.payload.get(key) is not None}
 
 
-def outgoing(claimed: Claimed) -> OutgoingMessage:
+def outgoing(claimed: Claimed, recipient: str) -> OutgoingMessage:
     record = claimed.record
     return OutgoingMessage(
         notification_id=record.id,
         user_id=record.user_id,
         channel=record.channel,
         priority=record.priority,
-        recipient=recipient_for(record, claimed.user_email),
+        recipient=recipient,
         content=content_for(record),
         attempt=record.attempts,
     )
+
+
+def unreachable(claimed: Claimed) -> SendResult | None:
+    """A notification that cannot be sent as addressed: no address, or an SMS
+    number that replied STOP."""
+    channel = claimed.record.channel
+    if claimed.suppressed:
+        return SendResult.permanent("suppressed", "the number asked not to be texted (STOP)")
+    if not recipients_for(claimed):
+        missing = {Channel.SMS: "no phone number", Channel.PUSH: "no registered device"}
+        return SendResult.permanent("none", f"{missing.get(channel, 'no address')} on file")
+    return None
+
+
+def combined(results: Sequence[SendResult]) -> SendResult:
+    """One result for a push to several devices: sent if any device took it."""
+    if len(results) == 1:
+        return results[0]
+    for result in results:
+        if result.outcome is Outcome.SENT:
+            return result
+    retries = [r for r in results if r.outcome is Outcome.RETRY]
+    if retries:
+        waits = [r.retry_after for r in retries if r.retry_after is not None]
+        return replace(retries[0], retry_after=max(waits) if waits else None)
+    return results[0]
 
 
 class Deliverer:
@@ -74,8 +106,22 @@ class Deliverer:
         self._rng = rng
 
     async def deliver(self, batch: Sequence[Claimed], now: datetime) -> list[DeliveryOutcome]:
-        results = await asyncio.gather(*(self._send(outgoing(c)) for c in batch))
-        return [self.decide(c.record, r, now) for c, r in zip(batch, results, strict=True)]
+        sent = await asyncio.gather(*(self._send_all(c) for c in batch))
+        outcomes = []
+        for claimed, pairs in zip(batch, sent, strict=True):
+            outcome = self.decide(claimed.record, combined([r for _, r in pairs]), now)
+            forget = tuple(address for address, r in pairs if r.forget_recipient)
+            outcomes.append(replace(outcome, forget=forget) if forget else outcome)
+        return outcomes
+
+    async def _send_all(self, claimed: Claimed) -> list[tuple[str, SendResult]]:
+        """(address, result) for every address of the notification."""
+        refused = unreachable(claimed)
+        if refused is not None:
+            return [("", refused)]
+        addresses = recipients_for(claimed)
+        results = await asyncio.gather(*(self._send(outgoing(claimed, a)) for a in addresses))
+        return list(zip(addresses, results, strict=True))
 
     async def _send(self, message: OutgoingMessage) -> SendResult:
         provider = self._providers[message.channel]

@@ -65,6 +65,7 @@ async def update_user(
     name: str | None = None,
     email: str | None = None,
     password: str | None = None,
+    phone: str | None = None,
 ) -> UserAccount:
     user = await visible_user(uow, principal, user_id)
     changed = replace(user, updated_at=utcnow())
@@ -74,6 +75,8 @@ async def update_user(
         if await uow.users.get_by_email(normalise_email(email)) is not None:
             raise Conflict("An account with this email already exists.")
         changed.email = normalise_email(email)
+    if phone is not None:
+        changed.phone = phone or None
     if password is not None:
         auth.check_password_rules(password)
         changed.password_hash = await auth.passwords.hash(password)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage, queue_key
-from clarion.domain.enums import NotificationStatus
+from clarion.domain.enums import Channel, NotificationStatus
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
@@ -19,6 +19,46 @@ from clarion.services.delivery import Deliverer
 from clarion.services.outbox import publish_retries
 
 log = get_logger(__name__)
+
+
+async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed]:
+    """Add what addressing needs beyond the claim: the user's push tokens for a
+    push without its own token, and whether an SMS number is suppressed."""
+    push_users = {
+        c.record.user_id
+        for c in claimed
+        if c.record.channel is Channel.PUSH and not c.record.payload.get("token")
+    }
+    tokens = await uow.contacts.tokens_for(push_users)
+    numbers = {
+        str(c.record.payload.get("to") or c.phone): c
+        for c in claimed
+        if c.record.channel is Channel.SMS and (c.record.payload.get("to") or c.phone)
+    }
+    suppressed = await uow.contacts.suppressed(numbers)
+    enriched = []
+    for c in claimed:
+        if c.record.user_id in tokens and c.record.channel is Channel.PUSH:
+            c = replace(c, devices=tokens[c.record.user_id])
+        if (
+            c.record.channel is Channel.SMS
+            and str(c.record.payload.get("to") or c.phone) in suppressed
+        ):
+            c = replace(c, suppressed=True)
+        enriched.append(c)
+    return enriched
+
+
+async def forget_dead_addresses(
+    uow: UnitOfWork, outcomes: Sequence[DeliveryOutcome], now: datetime
+) -> None:
+    """The provider said these addresses are gone: a push token is removed, an
+    SMS number that replied STOP is never texted again."""
+    tokens = [a for o in outcomes if o.channel is Channel.PUSH for a in o.forget]
+    numbers = [a for o in outcomes if o.channel is Channel.SMS for a in o.forget]
+    await uow.contacts.forget_tokens(tokens)
+    if numbers:
+        await uow.contacts.suppress(numbers, "the recipient replied STOP", now)
 
 
 def as_message(claimed: Claimed) -> QueueMessage:
@@ -71,7 +111,7 @@ class Consumer:
         try:
             claimed_at = self._clock()  # also the claim's token: outcomes need it to land
             ids = [m.notification_id for m in messages]
-            claimed = await uow.notifications.claim(ids, claimed_at)
+            claimed = await with_contacts(uow, await uow.notifications.claim(ids, claimed_at))
             await uow.commit()
         finally:
             await uow.close()
@@ -83,6 +123,7 @@ class Consumer:
                 stored = await uow.notifications.record_outcomes(
                     outcomes, self._clock(), claimed_at=claimed_at
                 )
+                await forget_dead_addresses(uow, outcomes, self._clock())
                 await uow.commit()
                 if len(stored) < len(outcomes):
                     log.warning("worker.claims.lost", lost=len(outcomes) - len(stored))

@@ -23,6 +23,7 @@ def user_from_row(row: User) -> UserAccount:
         password_hash=row.password,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        phone=row.phone,
     )
 
 
@@ -38,6 +39,7 @@ class SqlUsers:
                 password=user.password_hash,
                 name=user.name,
                 role=user.role,
+                phone=user.phone,
                 created_at=user.created_at,
                 updated_at=user.updated_at,
             )
@@ -76,6 +78,7 @@ class SqlUsers:
                 name=user.name,
                 role=user.role,
                 password=user.password_hash,
+                phone=user.phone,
                 updated_at=user.updated_at,
             )
         )

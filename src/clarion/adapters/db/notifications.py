@@ -334,12 +334,15 @@ class SqlNotifications:
         if not claimed_ids:
             return []
         rows = await self._session.execute(
-            select(Notification, User.email)
+            select(Notification, User.email, User.phone)
             .join(User, User.id == Notification.user_id)
             .where(Notification.id.in_(claimed_ids))
             .execution_options(populate_existing=True)
         )
-        return [Claimed(record=record_from_row(n), user_email=email) for n, email in rows]
+        return [
+            Claimed(record=record_from_row(n), user_email=email, phone=phone)
+            for n, email, phone in rows
+        ]
 
     async def record_outcomes(
         self, outcomes: Sequence[DeliveryOutcome], now: datetime, *, claimed_at: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clarion.adapters.db.models import Event, Notification, ProviderReceipt
 from clarion.adapters.db.rows import event_row
 from clarion.domain.enums import NotificationStatus, Receipt
-from clarion.domain.receipts import EVENT_FOR, RANK, Applied, ProviderEvent, ReceiptKind
+from clarion.domain.receipts import (
+    EVENT_FOR,
+    RANK,
+    Applied,
+    ProviderEvent,
+    ReceiptKind,
+    ReceiptOutcome,
+)
 
 S = NotificationStatus
 
@@ -20,10 +28,11 @@ class SqlReceipts:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def apply(self, event: ProviderEvent, now: datetime) -> Applied:
+    async def apply(self, event: ProviderEvent, now: datetime) -> ReceiptOutcome:
         found = await self._find(event)
         if found is None:
-            return Applied.UNKNOWN
+            return ReceiptOutcome(Applied.UNKNOWN)
+        matched = partial(ReceiptOutcome, notification_id=found.id, user_id=found.user_id)
         try:
             async with self._session.begin_nested():
                 await self._session.execute(
@@ -35,7 +44,7 @@ class SqlReceipts:
                     )
                 )
         except IntegrityError:
-            return Applied.DUPLICATE
+            return matched(Applied.DUPLICATE)
         moved = await self._move(found, event, now)
         status = S.FAILED if moved and event.kind is ReceiptKind.FAILED else found.status
         metadata = {"provider": event.provider, "providerEventId": event.event_id, **event.detail}
@@ -55,7 +64,7 @@ class SqlReceipts:
                 )
             ],
         )
-        return Applied.MOVED if moved else Applied.RECORDED
+        return matched(Applied.MOVED if moved else Applied.RECORDED)
 
     async def _find(self, event: ProviderEvent) -> Notification | None:
         query = select(Notification).where(Notification.provider == event.provider)

@@ -31,6 +31,8 @@ def record_from_row(row: Notification) -> NotificationRecord:
         provider_message_id=row.provider_message_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        receipt=row.receipt,
+        read_at=row.read_at,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clarion.adapters.db.contacts import SqlContacts
 from clarion.adapters.db.idempotency import SqlIdempotencyStore
 from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTokens, SqlUsers
 from clarion.adapters.db.notifications import SqlNotifications
@@ -14,6 +15,7 @@ from clarion.observability.logging import get_logger
 from clarion.ports import (
     ApiKeyRepository,
     AuditTrail,
+    ContactRepository,
     IdempotencyStore,
     NotificationRepository,
     ReceiptRepository,
@@ -33,6 +35,7 @@ class SqlUnitOfWork:
         self.audit: AuditTrail = SqlAuditTrail(self.session)
         self.notifications: NotificationRepository = SqlNotifications(self.session)
         self.receipts: ReceiptRepository = SqlReceipts(self.session)
+        self.contacts: ContactRepository = SqlContacts(self.session)
         self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, self.session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 

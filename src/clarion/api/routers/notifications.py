@@ -62,6 +62,18 @@ def new_notification(body: AnyNotification) -> NewNotification:
     )
 
 
+def url_refusal(container: Container, item: NewNotification) -> InvalidInput | None:
+    """A webhook to an address the policy refuses (loopback, private) is bad input."""
+    if item.channel is not Channel.WEBHOOK:
+        return None
+    refused = container.webhook_policy.refusal(str(item.payload["url"]))
+    if refused is None:
+        return None
+    return InvalidInput(
+        "The webhook URL is not allowed.", details=[field_error("payload.url", refused)]
+    )
+
+
 def dump(model: NotificationOut) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
 
@@ -75,7 +87,10 @@ async def create_notification(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def handle() -> tuple[int, Any]:
-        [record] = await container.notifications.accept(uow, principal, [new_notification(body)])
+        item = new_notification(body)
+        if refused := url_refusal(container, item):
+            raise refused
+        [record] = await container.notifications.accept(uow, principal, [item])
         await container.cache.invalidate_tag(user_tag(record.user_id))
         return 201, dump(NotificationOut.of(record))
 
@@ -96,11 +111,15 @@ async def create_batch(
         results: dict[int, BatchItemResult] = {}
         for index, raw in enumerate(body.notifications):
             try:
-                valid.append(
-                    (index, new_notification(NotificationCreateAdapter.validate_python(raw)))
-                )
+                item = new_notification(NotificationCreateAdapter.validate_python(raw))
             except ValidationError as exc:
                 results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
+                continue
+            if refused := url_refusal(container, item):
+                error = error_body(422, refused.code, str(refused), refused.details)
+                results[index] = BatchItemResult(index=index, status=422, error=error)
+                continue
+            valid.append((index, item))
         container.notifications.authorize(principal, [item for _, item in valid])
         unknown = await container.notifications.unknown_recipients(
             uow, principal, {item.user_id for _, item in valid}

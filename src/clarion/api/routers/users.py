@@ -31,7 +31,7 @@ async def get_user(user_id: uuid.UUID, principal: PrincipalDep, uow: UowDep) -> 
     return UserOut.of(await users.visible_user(uow, principal, user_id))
 
 
-@router.patch("/{user_id}", response_model=UserOut, summary="Update name, email or password")
+@router.patch("/{user_id}", response_model=UserOut, summary="Update name, email, password or phone")
 async def update_user(
     user_id: uuid.UUID,
     body: UserUpdate,
@@ -49,6 +49,7 @@ async def update_user(
         name=body.name,
         email=body.email,
         password=body.password,
+        phone=body.phone,
     )
     return UserOut.of(user)
 

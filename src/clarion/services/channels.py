@@ -1,0 +1,118 @@
+"""One channel's ordered chain of providers, each behind a circuit breaker and
+a bound on its concurrent sends.
+
+A provider whose trouble is its own (5xx, timeouts, 401/403) opens its
+circuit after `failures` faults in a row; while open it is skipped and the
+next provider in the chain is tried (EMAIL: SendGrid, then SMTP). After the
+cooldown one probe is let through: success closes the circuit, a fault opens
+it again. Errors caused by one message (a bad address, a 400) never count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
+from clarion.observability.logging import get_logger
+from clarion.ports import Provider
+
+log = get_logger(__name__)
+
+
+class Circuit(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass
+class CircuitBreaker:
+    failures: int = 5
+    cooldown: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    state: Circuit = Circuit.CLOSED
+    faults: int = 0
+    opened_at: float = 0.0
+    probing: bool = False
+
+    def allow(self) -> bool:
+        if self.state is Circuit.CLOSED:
+            return True
+        if self.state is Circuit.OPEN and self.clock() - self.opened_at >= self.cooldown:
+            self.state = Circuit.HALF_OPEN
+            self.probing = False
+        if self.state is Circuit.HALF_OPEN and not self.probing:
+            self.probing = True  # one probe at a time
+            return True
+        return False
+
+    def record(self, fault: bool) -> Circuit:
+        before = self.state
+        if not fault:
+            self.state, self.faults, self.probing = Circuit.CLOSED, 0, False
+        else:
+            self.faults += 1
+            if self.state is Circuit.HALF_OPEN or self.faults >= self.failures:
+                self.state, self.opened_at, self.probing = Circuit.OPEN, self.clock(), False
+        return before
+
+    def wait_left(self) -> float:
+        return max(0.0, self.cooldown - (self.clock() - self.opened_at))
+
+
+@dataclass
+class Guarded:
+    provider: Provider
+    breaker: CircuitBreaker
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+
+class ChannelRoute:
+    """Sends through the first provider of the chain that can take the message."""
+
+    def __init__(self, chain: Sequence[Guarded], *, timeout: float = 30.0) -> None:
+        self.chain = list(chain)
+        self.name = "+".join(g.name for g in self.chain)
+        self._timeout = timeout
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        last: SendResult | None = None
+        for guarded in self.chain:
+            if not guarded.breaker.allow():
+                continue
+            result = await self._attempt(guarded, message)
+            before = guarded.breaker.record(result.provider_fault)
+            if before is not guarded.breaker.state:
+                log.warning(
+                    "delivery.circuit.changed",
+                    provider=guarded.name,
+                    circuit=guarded.breaker.state.value,
+                )
+            if result.outcome is Outcome.SENT or not result.provider_fault:
+                return result
+            last = result
+        if last is not None:
+            return last
+        wait = min(g.breaker.wait_left() for g in self.chain)
+        return SendResult.retry(self.name, f"{self.name}: circuit open", retry_after=wait)
+
+    async def _attempt(self, guarded: Guarded, message: OutgoingMessage) -> SendResult:
+        name = guarded.name
+        async with guarded.slots:
+            try:
+                return await asyncio.wait_for(guarded.provider.send(message), self._timeout)
+            except TimeoutError:
+                log.warning("delivery.provider.timed_out", provider=name)
+                return SendResult.retry(name, f"{name}: timed out", provider_fault=True)
+            except Exception as exc:
+                # a provider that raises has not said the message is bad: retry it
+                log.warning("delivery.provider.crashed", provider=name, error=type(exc).__name__)
+                return SendResult.retry(name, f"{name}: {type(exc).__name__}", provider_fault=True)
