@@ -211,6 +211,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     receipts: ReceiptRepository
     contacts: ContactRepository
+    inbox: InboxRepository
     idempotency: IdempotencyStore
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -295,6 +296,20 @@ class ContactRepository(Protocol):
         """Stop texting these numbers (they replied STOP)."""
 
     async def suppressed(self, numbers: Iterable[str]) -> set[str]: ...
+
+
+class InboxRepository(Protocol):
+    async def page(
+        self, user_id: uuid.UUID, *, offset: int, limit: int, unread_only: bool = False
+    ) -> list[NotificationRecord]: ...
+
+    async def unread(self, user_id: uuid.UUID) -> int: ...
+
+    async def mark_read(
+        self, user_id: uuid.UUID, notification_id: uuid.UUID | None, now: datetime
+    ) -> int: ...
+
+    async def holds(self, user_id: uuid.UUID, notification_id: uuid.UUID) -> bool: ...
 
 
 class ReceiptRepository(Protocol):

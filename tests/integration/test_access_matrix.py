@@ -22,9 +22,13 @@ from sqlalchemy import select
 from clarion.adapters.db.models import AuditLog
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
+from clarion.domain.contacts import DeviceRecord
+from clarion.domain.enums import Platform
+from clarion.domain.time import utcnow
 from tests.integration.test_access_matrix_notifications import (
     MATRIX as NOTIFICATIONS_MATRIX,
 )
+from tests.support.fake_server import served_on_this_loop
 from tests.support.identity import (
     BAD_CREDENTIALS,
     KEY_CALLERS,
@@ -67,12 +71,33 @@ def owned_by_user_a(ok: int) -> Row:
     )
 
 
+def signed_in_users(ok: int) -> Row:
+    """The caller's own inbox: any signed-in user; a key is not a user (403)."""
+    return row(
+        {
+            Caller.USER_A: ok,
+            Caller.USER_B: ok,
+            Caller.ADMIN: ok,
+            Caller.ADMIN_KEY: 403,
+            **dict.fromkeys(NON_ADMIN_KEYS, 403),
+        }
+    )
+
+
 MATRIX: dict[Endpoint, Row] = {
     ("GET", "/auth/me"): row(dict.fromkeys(VALID_CALLERS, 200)),
     ("GET", "/users"): admin_only(200),
     ("GET", "/users/{user_id}"): owned_by_user_a(200),
     ("PATCH", "/users/{user_id}"): owned_by_user_a(200),
     ("DELETE", "/users/{user_id}"): owned_by_user_a(204),
+    ("POST", "/users/{user_id}/devices"): owned_by_user_a(201),
+    ("GET", "/users/{user_id}/devices"): owned_by_user_a(200),
+    ("DELETE", "/users/{user_id}/devices/{device_id}"): owned_by_user_a(204),
+    ("GET", "/users/me/inbox"): signed_in_users(200),
+    ("GET", "/users/me/inbox/unread-count"): signed_in_users(200),
+    ("POST", "/users/me/inbox/read-all"): signed_in_users(200),
+    # nothing of theirs has that id: 404 for users, still 403 for keys
+    ("POST", "/users/me/inbox/{notification_id}/read"): signed_in_users(404),
     ("GET", "/admin/users"): admin_only(200),
     ("POST", "/admin/users/{user_id}/role"): admin_only(200),
     ("POST", "/admin/api-keys"): admin_only(201),
@@ -83,8 +108,10 @@ MATRIX: dict[Endpoint, Row] = {
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),
     ("POST", "/webhooks/twilio"): dict.fromkeys(Caller, 403),
 }
-# Credential-free endpoints that take a body; each has tests of its own below.
+# Credential-free endpoints that take a body, and the never-ending event stream;
+# each has tests of its own below.
 PUBLIC: dict[Endpoint, str] = {
+    ("GET", "/users/me/inbox/stream"): "test_inbox_stream_*",
     ("POST", "/auth/register"): "test_register_*",
     ("POST", "/auth/login"): "test_login_*",
     ("POST", "/auth/refresh"): "test_refresh_*",
@@ -95,6 +122,7 @@ BODIES: dict[Endpoint, dict[str, Any]] = {
     ("PATCH", "/users/{user_id}"): {"name": "Renamed In The Matrix"},
     ("POST", "/admin/users/{user_id}/role"): {"role": "ADMIN"},
     ("POST", "/admin/api-keys"): {"name": "made in the matrix", "scopes": ["notifications:read"]},
+    ("POST", "/users/{user_id}/devices"): {"platform": "ANDROID", "token": "matrix-device"},
 }
 
 
@@ -135,6 +163,13 @@ async def resolve_call(
     or remove things (deletes by admins) get a fresh target of their own."""
     method, template = endpoint
     body = BODIES.get(endpoint)
+    if "{device_id}" in template:
+        device = await add_device(c, world.user_a.id)
+        return Call(template.format(user_id=world.user_a.id, device_id=device), body)
+    if "{notification_id}" in template:
+        return Call(template.format(notification_id=uuid.uuid4()), body)
+    if "/devices" in template:
+        return Call(template.format(user_id=world.user_a.id), body)
     if "{user_id}" in template:
         target = world.user_a.id
         fresh = template.endswith("/role") or (
@@ -147,6 +182,17 @@ async def resolve_call(
         target = (await create_key(client, world.admin.headers, ["notifications:read"])).id
         return Call(template.format(key_id=target), body, target)
     return Call(template, body)
+
+
+async def add_device(container: Container, user_id: uuid.UUID) -> uuid.UUID:
+    device = DeviceRecord(uuid.uuid4(), user_id, Platform.IOS, uuid.uuid4().hex, utcnow())
+    uow = container.unit_of_work()
+    try:
+        await uow.contacts.add_device(device)
+        await uow.commit()
+    finally:
+        await uow.close()
+    return device.id
 
 
 def body_problem(
@@ -425,3 +471,31 @@ async def test_an_api_keys_admin_actions_are_audited_as_the_key(
     assert entry.changes["actorKind"] == "api_key"
     assert entry.changes["actorId"] == str(world.keys[Caller.ADMIN_KEY].id)
     assert entry.changes["after"]["scopes"] == ["admin"]
+
+
+async def test_inbox_stream_is_open_to_signed_in_users_only(
+    container: Container, world: World
+) -> None:
+    """The stream never ends, so the matrix cannot read it to the end: the first
+    event (the subscription comment) shows it was opened. Over real HTTP, since
+    the in-process transport would wait for the end of the body."""
+    opened = {}
+    app = create_app(container=container)
+    async with served_on_this_loop(app) as url, httpx.AsyncClient(base_url=url) as http:
+        for caller in sorted(Caller):
+            async with http.stream(
+                "GET", "/users/me/inbox/stream", headers=world.headers(caller)
+            ) as response:
+                if response.status_code == 200:
+                    assert response.headers["content-type"].startswith("text/event-stream")
+                    first = await anext(response.aiter_bytes())
+                    assert first.startswith(b": connected")
+                opened[caller] = response.status_code
+    assert opened == {
+        **dict.fromkeys(BAD_CREDENTIALS, 401),
+        Caller.USER_A: 200,
+        Caller.USER_B: 200,
+        Caller.ADMIN: 200,
+        Caller.ADMIN_KEY: 403,
+        **dict.fromkeys(NON_ADMIN_KEYS, 403),
+    }

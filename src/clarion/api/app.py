@@ -12,7 +12,7 @@ from clarion.api import health
 from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
-from clarion.api.routers import admin, auth, notifications, users, webhooks
+from clarion.api.routers import admin, auth, devices, inbox, notifications, users, webhooks
 from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
@@ -65,7 +65,9 @@ def create_app(
     install_docs(app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(inbox.router)
     app.include_router(users.router)
+    app.include_router(devices.router)
     app.include_router(notifications.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clarion.adapters.db.contacts import SqlContacts
 from clarion.adapters.db.idempotency import SqlIdempotencyStore
 from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTokens, SqlUsers
+from clarion.adapters.db.inbox import SqlInbox
 from clarion.adapters.db.notifications import SqlNotifications
 from clarion.adapters.db.receipts import SqlReceipts
 from clarion.observability.logging import get_logger
@@ -17,6 +18,7 @@ from clarion.ports import (
     AuditTrail,
     ContactRepository,
     IdempotencyStore,
+    InboxRepository,
     NotificationRepository,
     ReceiptRepository,
     RefreshTokenRepository,
@@ -36,6 +38,7 @@ class SqlUnitOfWork:
         self.notifications: NotificationRepository = SqlNotifications(self.session)
         self.receipts: ReceiptRepository = SqlReceipts(self.session)
         self.contacts: ContactRepository = SqlContacts(self.session)
+        self.inbox: InboxRepository = SqlInbox(self.session)
         self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, self.session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
