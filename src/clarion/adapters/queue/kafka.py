@@ -29,6 +29,7 @@ from clarion.adapters.queue.kafka_wire import (
     OffsetBook,
     decode,
     encode,
+    fetch_available,
     new_consumer,
 )
 from clarion.domain.delivery import QueueMessage
@@ -213,15 +214,7 @@ class KafkaQueue:
             self._revoked.add((tp.topic, tp.partition))
 
     def _fetch(self, wait_seconds: float) -> list[Message]:
-        consumer = self._consumer_ready()
-        fetched: list[Message] = []
-        batch = consumer.consume(500, wait_seconds)
-        while batch:
-            fetched += batch
-            if len(fetched) >= 2000:
-                break
-            batch = consumer.consume(500, 0)  # whatever else already arrived, every lane
-        return fetched
+        return fetch_available(self._consumer_ready(), wait_seconds)
 
     def _buffer(self, fetched: list[Message]) -> None:
         for raw in fetched:

@@ -19,7 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from clarion.adapters.queue.due import DueHeap
-from clarion.adapters.queue.kafka_wire import KafkaSettings, OffsetBook, decode, new_consumer
+from clarion.adapters.queue.kafka_wire import (
+    KafkaSettings,
+    OffsetBook,
+    decode,
+    fetch_available,
+    new_consumer,
+)
 from clarion.domain.delivery import QueueMessage
 from clarion.observability.logging import get_logger
 
@@ -75,7 +81,7 @@ class RetryRelay:
                 on_revoke=self._on_revoke,
             )
         # a long poll on the broker: the thread sleeps until messages arrive
-        return list(self._consumer.consume(500, 0.5))
+        return fetch_available(self._consumer, 0.5)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._revoked.update((tp.topic, tp.partition) for tp in partitions)

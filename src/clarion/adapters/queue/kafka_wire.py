@@ -93,6 +93,22 @@ def new_consumer(
     return consumer
 
 
+def fetch_available(consumer: Consumer, wait_seconds: float, most: int = 2000) -> list[Message]:
+    """Wait up to `wait_seconds` for one message, then take whatever else has
+    already arrived. (`consume(n, t)` alone would hold a first message back
+    until n arrived or t ran out: up to t of latency on a quiet topic.)"""
+    first = consumer.poll(wait_seconds)
+    if first is None:
+        return []
+    fetched = [first]
+    while len(fetched) < most:
+        batch = consumer.consume(min(500, most - len(fetched)), 0)
+        if not batch:
+            break
+        fetched += batch
+    return fetched
+
+
 class OffsetBook:
     """Offsets handed out but not yet finished, per partition. A commit goes up
     to the first unfinished offset, never past it: whatever follows a slow
