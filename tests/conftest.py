@@ -109,7 +109,12 @@ TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 def make_settings(**overrides: object) -> Settings:
     """Settings for a test: no .env, a fixed signing key, rate limits off unless asked."""
-    values: dict[str, object] = {"jwt_secret": TEST_JWT_SECRET, "rate_limit_enabled": False}
+    values: dict[str, object] = {
+        "jwt_secret": TEST_JWT_SECRET,
+        # a fixed key: nothing is generated into the working directory
+        "webhook_secret": "test-webhook-signing-secret",
+        "rate_limit_enabled": False,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
