@@ -5,11 +5,25 @@ the host or range in `CLARION_WEBHOOK_ALLOWED_HOSTS`."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def literal_address(host: str) -> IpAddress | None:
+    """The address a host written as an IP literal stands for, including the
+    short and numeric IPv4 forms resolvers accept (`127.1`, `2130706433`)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 class AddressPolicy:
@@ -39,9 +53,8 @@ class AddressPolicy:
             return None
         if host == "localhost" or host.endswith(".localhost"):
             return "loopback addresses are not allowed"
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
+        address = literal_address(host)
+        if address is None:
             return None  # a name: its addresses are checked when it is called
         return self.address_refusal(address)
 

@@ -67,6 +67,7 @@ async def start(container: Container, *, workers: bool, schedule: bool) -> Backg
         background.tasks.append(asyncio.create_task(planner.run(background.stop)))
         background.tasks.append(asyncio.create_task(container.queue.relay_retries(background.stop)))
     if workers:
+        container.routes.announce()
         for consumer in consumers(container):
             background.tasks.append(asyncio.create_task(consumer.run(background.stop)))
     log.info(

@@ -2,8 +2,8 @@
 
 EMAIL goes to SendGrid, then SMTP (whichever are configured, in that order);
 SMS to Twilio; PUSH to FCM; IN_APP to the inbox; WEBHOOK to the receiver's
-URL. A channel with no configured provider uses the sandbox, and start-up
-says so once per channel.
+URL. A channel with no configured provider uses the sandbox, and a process
+that delivers says so once per channel when it starts.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ WEBHOOK_SECRET_FILE = "webhook-secret"  # noqa: S105 (a file name)
 class Routes:
     by_channel: dict[Channel, ChannelRoute]
     closers: list[Callable[[], object]] = field(default_factory=list)
+    sandboxed: list[Channel] = field(default_factory=list)
+
+    def announce(self) -> None:
+        """Say once, where delivery runs, which channels only reach the sandbox."""
+        for channel in self.sandboxed:
+            log.info("delivery.channel.sandbox", channel=channel.value)
 
     async def close(self) -> None:
         for close in self.closers:
@@ -138,7 +144,7 @@ def build_routes(settings: Settings, sandbox: SandboxOutbox, fanout: Fanout) -> 
     routes = Routes(by_channel={})
     for channel, chain in chains.items():
         if not chain:
-            log.info("delivery.channel.sandbox", channel=channel.value)
+            routes.sandboxed.append(channel)
             chain = [sandboxed]
         routes.closers += [p.close for p in chain if hasattr(p, "close")]
         routes.by_channel[channel] = ChannelRoute(
