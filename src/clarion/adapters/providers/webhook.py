@@ -18,16 +18,36 @@ import json
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
 from clarion.domain.delivery import OutgoingMessage, SendResult
-from clarion.domain.webhooks import AddressPolicy
+from clarion.domain.webhooks import AddressPolicy, IpAddress, literal_address
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
 SIGNATURE_HEADER = "X-Clarion-Signature"
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A URL rewritten to a checked address, with the name it was written with."""
+
+    url: str
+    host: str
+    host_header: str
+
+    @classmethod
+    def of(cls, parts: SplitResult, host: str, address: IpAddress) -> Pinned:
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        port = f":{parts.port}" if parts.port else ""
+        netloc = literal + port
+        url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        named = f"[{host}]" if ":" in host else host
+        return cls(url=url, host=host, host_header=named + port)
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -54,8 +74,11 @@ class WebhookProvider:
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         url = message.recipient
-        refused = self._policy.refusal(url) or await self._resolved_refusal(url)
-        if refused:
+        refused = self._policy.refusal(url)
+        pinned: Pinned | None = None
+        if refused is None:
+            refused, pinned = await self._resolve(url)
+        if refused or pinned is None:
             return SendResult.permanent(self.name, f"webhook: {refused}")
         body = json.dumps(
             {
@@ -74,7 +97,14 @@ class WebhookProvider:
             SIGNATURE_HEADER: sign(self._secret, int(self._clock()), body),
         }
         try:
-            response = await self._http.post(url, content=body, headers=headers)
+            # to the address that was checked, never a second lookup's answer
+            # (DNS rebinding); Host and TLS name stay the URL's own
+            response = await self._http.post(
+                pinned.url,
+                content=body,
+                headers={**headers, "Host": pinned.host_header},
+                extensions={"sni_hostname": pinned.host},
+            )
         except httpx.TimeoutException:
             return SendResult.retry(self.name, "webhook: timed out")
         except httpx.HTTPError as exc:
@@ -92,25 +122,31 @@ class WebhookProvider:
             )
         return SendResult.permanent(self.name, f"webhook: HTTP {code}")
 
-    async def _resolved_refusal(self, url: str) -> str | None:
+    async def _resolve(self, url: str) -> tuple[str | None, Pinned | None]:
+        """Every address the host resolves to must be allowed; the request then
+        goes to the first of them."""
+        parts = urlsplit(url)
         host = self._policy.host_of(url)
-        try:
-            ipaddress.ip_address(host)
-            return None  # a literal address was judged already
-        except ValueError:
-            pass
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, None, type=socket.SOCK_STREAM
-            )
-        except OSError:
-            return "the host name does not resolve"
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            refused = self._policy.address_refusal(address, host)
-            if refused:
-                return refused
-        return None
+        literal = literal_address(host)
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host,
+                    parts.port or (443 if parts.scheme == "https" else 80),
+                    type=socket.SOCK_STREAM,
+                )
+            except OSError:
+                return "the host name does not resolve", None
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+            for address in addresses:
+                refused = self._policy.address_refusal(address, host)
+                if refused:
+                    return refused, None
+        if not addresses:
+            return "the host name does not resolve", None
+        return None, Pinned.of(parts, host, addresses[0])
 
     async def close(self) -> None:
         await self._http.aclose()
