@@ -104,7 +104,7 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/admin/api-keys"): admin_only(200),
     ("DELETE", "/admin/api-keys/{key_id}"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion
-    # credential, an admin's included (signed requests: tests/integration/test_receipts.py).
+    # credential, an admin's included (signed requests: tests/integration/receipts/).
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),
     ("POST", "/webhooks/twilio"): dict.fromkeys(Caller, 403),
 }
