@@ -116,7 +116,7 @@ def build_container(settings: Settings) -> Container:
     )
     sandbox = SqlSandboxOutbox(sessions, engine.dialect.name)
     fanout: Fanout = RedisFanout.from_url(redis_url) if redis_url else MemoryFanout()
-    routes = build_routes(settings, sandbox, fanout)
+    routes = build_routes(settings, sandbox)
     policy = RetryPolicy(
         max_retries=settings.retry_max,
         base_seconds=settings.retry_base_seconds,

@@ -13,9 +13,10 @@ from clarion.domain.enums import Channel, NotificationStatus
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
-from clarion.ports import Cache, Queue, UnitOfWork
+from clarion.ports import Cache, Fanout, Queue, UnitOfWork
 from clarion.services.cache_keys import notification_key, user_tag
 from clarion.services.delivery import Deliverer
+from clarion.services.inbox import announce_sent
 from clarion.services.outbox import publish_retries
 
 log = get_logger(__name__)
@@ -83,7 +84,9 @@ class Consumer:
         cache: Cache,
         batch_size: int,
         clock: Callable[[], datetime] = utcnow,
+        fanout: Fanout | None = None,
     ) -> None:
+        self._fanout = fanout
         self._clock = clock
         self._queue = queue
         self._uow_factory = uow_factory
@@ -129,6 +132,8 @@ class Consumer:
                     log.warning("worker.claims.lost", lost=len(outcomes) - len(stored))
             finally:
                 await uow.close()
+            if self._fanout is not None:
+                await announce_sent(self._fanout, claimed, outcomes, set(stored), self._clock())
             await self._schedule_retries(claimed, outcomes, set(stored))
             await self._announce_dead_letters(claimed, outcomes, set(stored))
             await self._forget_cached(outcomes)

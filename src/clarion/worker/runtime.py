@@ -34,6 +34,7 @@ def consumers(container: Container) -> list[Consumer]:
             deliverer=container.deliverer,
             cache=container.cache,
             batch_size=settings.worker_batch_size,
+            fanout=container.fanout,
         )
         for _ in range(settings.worker_concurrency)
     ]

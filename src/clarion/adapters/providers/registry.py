@@ -24,7 +24,7 @@ from clarion.config import Settings
 from clarion.domain.enums import Channel
 from clarion.domain.webhooks import AddressPolicy
 from clarion.observability.logging import get_logger
-from clarion.ports import Fanout, Provider, SandboxOutbox
+from clarion.ports import Provider, SandboxOutbox
 from clarion.services.channels import ChannelRoute, CircuitBreaker, Guarded
 
 log = get_logger(__name__)
@@ -126,12 +126,12 @@ def webhook_secret(settings: Settings) -> bytes:
     return generated_secret(settings.data_dir, WEBHOOK_SECRET_FILE)
 
 
-def build_routes(settings: Settings, sandbox: SandboxOutbox, fanout: Fanout) -> Routes:
+def build_routes(settings: Settings, sandbox: SandboxOutbox) -> Routes:
     chains: dict[Channel, list[Provider]] = {
         Channel.EMAIL: email_chain(settings),
         Channel.SMS: sms_chain(settings),
         Channel.PUSH: push_chain(settings),
-        Channel.IN_APP: [InboxProvider(fanout)],
+        Channel.IN_APP: [InboxProvider()],
         Channel.WEBHOOK: [
             WebhookProvider(
                 secret=webhook_secret(settings),

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 
-from clarion.adapters.providers.inbox import inbox_channel
 from clarion.api.deps import ContainerDep, PrincipalDep, UowDep
 from clarion.api.notification_schemas import NotificationOut
 from clarion.api.schemas import ResponseModel
@@ -22,6 +21,7 @@ from clarion.domain.identity import Principal
 from clarion.domain.time import utcnow
 from clarion.ports import Fanout
 from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.inbox import inbox_channel
 
 router = APIRouter(prefix="/users/me/inbox", tags=["inbox"])
 HEARTBEAT_SECONDS = 15.0

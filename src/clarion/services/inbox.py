@@ -1,0 +1,56 @@
+"""Live in-app delivery: once a worker has stored an in-app notification as
+SENT, it is announced on its user's fan-out channel, where any API process
+holding that user's stream passes it on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from clarion.domain.enums import Channel, NotificationStatus
+from clarion.domain.pipeline import Claimed, DeliveryOutcome
+from clarion.observability.logging import get_logger
+from clarion.ports import Fanout
+
+log = get_logger(__name__)
+
+
+def inbox_channel(user_id: uuid.UUID) -> str:
+    return f"inbox:{user_id}"
+
+
+async def announce_sent(
+    fanout: Fanout,
+    claimed: Sequence[Claimed],
+    outcomes: Sequence[DeliveryOutcome],
+    stored: set[uuid.UUID],
+    sent_at: datetime,
+) -> None:
+    """Called after the outcomes are committed, so a client that reads its inbox
+    on the event finds the notification there. Best effort: a stream that
+    misses it finds it in the inbox."""
+    sent = {
+        o.notification_id
+        for o in outcomes
+        if o.channel is Channel.IN_APP
+        and o.status is NotificationStatus.SENT
+        and o.notification_id in stored
+    }
+    for item in claimed:
+        record = item.record
+        if record.id not in sent:
+            continue
+        announcement = {
+            "id": str(record.id),
+            "title": record.payload.get("title"),
+            "body": record.payload.get("body"),
+            "data": record.payload.get("data"),
+            "priority": record.priority.value,
+            "sentAt": sent_at.isoformat(),
+        }
+        try:
+            await fanout.publish(inbox_channel(record.user_id), json.dumps(announcement).encode())
+        except Exception as exc:
+            log.warning("inbox.announce.failed", error=type(exc).__name__)
