@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import SENT_ONCE_COUNTS, PostgresDatabase, pg_scalar
-from tests.support.kafka import TansuBroker, free_port
-from tests.support.processes import Stack, admin_session, clean_env, send_emails
+from tests.support.databases import SENT_ONCE_COUNTS, pg_scalar
+from tests.support.processes import admin_session, send_emails
+from tests.support.stacks import scaled_out
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 TOTAL = 5_000
@@ -22,27 +22,16 @@ ADMIN = {"email": "ops@example.com", "password": "broker restart password"}
 def test_a_broker_restart_mid_run_still_ends_with_every_notification_sent(
     tmp_path: Path,
 ) -> None:
-    database = PostgresDatabase()
-    database.create(migrated=False)
-    kafka_port = free_port()
-    broker = TansuBroker(tmp_path / "tansu.log", port=kafka_port).start()
-    stack = Stack(
-        tmp_path,
-        clean_env(
-            CLARION_DATABASE_URL=database.url,
-            CLARION_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
-            CLARION_REDIS_URL="redis://127.0.0.1:6379/12",
-            CLARION_JWT_SECRET="restart-test-secret-long-enough-for-hs256-0123",
-            CLARION_ADMIN_EMAIL=ADMIN["email"],
-            CLARION_ADMIN_PASSWORD=ADMIN["password"],
-            CLARION_RATE_LIMIT_ENABLED="false",
-            CLARION_OUTBOX_REDELIVERY_SECONDS="5",
-            CLARION_CLAIM_LEASE_SECONDS="10",
-        ),
-    )
     sent = SENT_ONCE_COUNTS["sent"]
-    try:
-        stack.prepare()
+    with scaled_out(
+        tmp_path,
+        ADMIN,
+        redis_db=11,
+        CLARION_RATE_LIMIT_ENABLED="false",
+        CLARION_OUTBOX_REDELIVERY_SECONDS="5",
+        CLARION_CLAIM_LEASE_SECONDS="10",
+    ) as env:
+        stack, database, broker = env.stack, env.database, env.broker
         stack.start("scheduler", "scheduler")
         stack.start("worker", "worker")
         url = stack.start_api()
@@ -56,16 +45,12 @@ def test_a_broker_restart_mid_run_still_ends_with_every_notification_sent(
         broker.stop()  # in the middle of the run: everything the broker held is gone
         at_stop = pg_scalar(database.url, sent)
         time.sleep(2)
-        broker = TansuBroker(tmp_path / "tansu.log", port=kafka_port).start()
+        broker.start()  # on the same port, empty
 
         deadline = time.monotonic() + 240
         while pg_scalar(database.url, sent) < TOTAL and time.monotonic() < deadline:
             time.sleep(1)
         final = {name: pg_scalar(database.url, sql) for name, sql in SENT_ONCE_COUNTS.items()}
-    finally:
-        stack.stop()
-        broker.stop()
-        database.drop()
     print(f"\nSENT when the broker stopped: {at_stop} of {TOTAL}; after its restart: {final}")
     assert 0 < at_stop < TOTAL
     assert final["sent"] == final["sandbox_distinct"] == final["sandbox_rows"] == TOTAL

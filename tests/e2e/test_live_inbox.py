@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.databases import PostgresDatabase
-from tests.support.kafka import TansuBroker
-from tests.support.processes import Stack, admin_session, clean_env
+from tests.support.processes import admin_session
+from tests.support.stacks import scaled_out
 
 pytestmark = pytest.mark.slow
 ADMIN = {"email": "ops@example.com", "password": "live inbox test password"}
@@ -23,29 +22,9 @@ ADMIN = {"email": "ops@example.com", "password": "live inbox test password"}
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    database = PostgresDatabase()
-    database.create(migrated=False)
-    broker = TansuBroker(tmp_path / "tansu.log").start()
-    processes = Stack(
-        tmp_path,
-        clean_env(
-            CLARION_DATABASE_URL=database.url,
-            CLARION_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
-            CLARION_KAFKA_PARTITIONS="3",
-            CLARION_REDIS_URL="redis://127.0.0.1:6379/12",
-            CLARION_JWT_SECRET="live-inbox-test-secret-long-enough-for-hs256-0123",
-            CLARION_ADMIN_EMAIL=ADMIN["email"],
-            CLARION_ADMIN_PASSWORD=ADMIN["password"],
-        ),
-    )
-    try:
-        processes.prepare()
-        processes.start("worker", "worker")
-        yield processes.start_api("api-one"), processes.start_api("api-two")
-    finally:
-        processes.stop()
-        broker.stop()
-        database.drop()
+    with scaled_out(tmp_path, ADMIN, redis_db=12, CLARION_KAFKA_PARTITIONS="3") as env:
+        env.stack.start("worker", "worker")
+        yield env.stack.start_api("api-one"), env.stack.start_api("api-two")
 
 
 class StreamReader:

@@ -8,9 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.databases import PostgresDatabase
-from tests.support.kafka import TansuBroker
-from tests.support.processes import Stack, clean_env
+from tests.support.stacks import scaled_out
 
 pytestmark = pytest.mark.slow
 ADMIN = {"email": "ops@example.com", "password": "two apis test password"}
@@ -18,29 +16,14 @@ ADMIN = {"email": "ops@example.com", "password": "two apis test password"}
 
 @pytest.fixture
 def two_apis(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    database = PostgresDatabase()
-    database.create(migrated=False)
-    broker = TansuBroker(tmp_path / "tansu.log").start()
-    stack = Stack(
+    with scaled_out(
         tmp_path,
-        clean_env(
-            CLARION_DATABASE_URL=database.url,
-            CLARION_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
-            CLARION_REDIS_URL="redis://127.0.0.1:6379/13",
-            CLARION_JWT_SECRET="two-apis-test-secret-long-enough-for-hs256-0123",
-            CLARION_ADMIN_EMAIL=ADMIN["email"],
-            CLARION_ADMIN_PASSWORD=ADMIN["password"],
-            CLARION_RATE_LIMIT_ADMIN="4/minute",
-            CLARION_RATE_LIMIT_AUTH="100/minute",
-        ),
-    )
-    try:
-        stack.prepare()
-        yield stack.start_api("api-one"), stack.start_api("api-two")
-    finally:
-        stack.stop()
-        broker.stop()
-        database.drop()
+        ADMIN,
+        redis_db=13,
+        CLARION_RATE_LIMIT_ADMIN="4/minute",
+        CLARION_RATE_LIMIT_AUTH="100/minute",
+    ) as env:
+        yield env.stack.start_api("api-one"), env.stack.start_api("api-two")
 
 
 def test_two_api_processes_share_the_budget_and_the_cache(two_apis: tuple[str, str]) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import SENT_ONCE_COUNTS, PostgresDatabase, pg_scalar
-from tests.support.kafka import TansuBroker
-from tests.support.processes import Stack, admin_session, clean_env, send_emails
+from tests.support.databases import SENT_ONCE_COUNTS, pg_scalar
+from tests.support.processes import admin_session, send_emails
+from tests.support.stacks import scaled_out
 
 pytestmark = pytest.mark.slow
 
@@ -32,25 +32,15 @@ def assignments(log: str) -> list[int]:
 
 
 def test_sigkill_of_one_of_two_workers_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    database = PostgresDatabase()
-    database.create(migrated=False)
-    broker = TansuBroker(tmp_path / "tansu.log").start()
-    stack = Stack(
-        tmp_path,
-        clean_env(
-            CLARION_DATABASE_URL=database.url,
-            CLARION_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
-            CLARION_REDIS_URL="redis://127.0.0.1:6379/14",
-            CLARION_JWT_SECRET="failover-test-secret-long-enough-for-hs256-0123",
-            CLARION_ADMIN_EMAIL=ADMIN["email"],
-            CLARION_ADMIN_PASSWORD=ADMIN["password"],
-            CLARION_RATE_LIMIT_ENABLED="false",
-            CLARION_CLAIM_LEASE_SECONDS="5",
-        ),
-    )
     sent = SENT_ONCE_COUNTS["sent"]
-    try:
-        stack.prepare()
+    with scaled_out(
+        tmp_path,
+        ADMIN,
+        redis_db=14,
+        CLARION_RATE_LIMIT_ENABLED="false",
+        CLARION_CLAIM_LEASE_SECONDS="5",
+    ) as env:
+        stack, database = env.stack, env.database
         stack.start("scheduler", "scheduler")
         worker_a = stack.start("a", "worker")
         stack.start("b", "worker")
@@ -69,10 +59,6 @@ def test_sigkill_of_one_of_two_workers_loses_and_duplicates_nothing(tmp_path: Pa
         while pg_scalar(database.url, sent) < TOTAL and time.monotonic() < deadline:
             time.sleep(1)
         final = {name: pg_scalar(database.url, sql) for name, sql in SENT_ONCE_COUNTS.items()}
-    finally:
-        stack.stop()
-        broker.stop()
-        database.drop()
 
     survivor = assignments(stack.log("b"))
     print(f"\nSENT when worker A was killed: {at_kill} of {TOTAL}")

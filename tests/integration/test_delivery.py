@@ -444,21 +444,14 @@ async def test_a_lapsed_idempotency_reservation_cannot_finish_over_its_successor
     assert replay.body == {"id": "second"}
 
 
-class RefusingRetries(EmbeddedQueue):
-    """The queue is down just when a worker hands it a retry."""
-
-    async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
-        raise ConnectionError("queue unreachable")
-
-
-async def test_a_retry_the_queue_refused_is_published_by_the_sweeper_once_due(
-    container: Container,
-) -> None:
-    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+async def one_transient_failure(
+    container: Container, queue: Queue, t0: datetime
+) -> tuple[NewNotification, DeliveryOutcome]:
+    """A notification whose first attempt, at t0, fails transiently: its retry is
+    due at t0 + 1 s and handed to `queue`."""
     user = await new_user(container)
     item = email_to(user, "fail-transient-1@sandbox.clarion.dev")
     await store(container, item, t0 - timedelta(seconds=10))
-    queue = RefusingRetries()
     consumer = Consumer(
         queue=queue,
         uow_factory=container.unit_of_work,
@@ -474,6 +467,22 @@ async def test_a_retry_the_queue_refused_is_published_by_the_sweeper_once_due(
     [outcome] = await consumer.process(
         [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
     )
+    return item, outcome
+
+
+class RefusingRetries(EmbeddedQueue):
+    """The queue is down just when a worker hands it a retry."""
+
+    async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
+        raise ConnectionError("queue unreachable")
+
+
+async def test_a_retry_the_queue_refused_is_published_by_the_sweeper_once_due(
+    container: Container,
+) -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    queue = RefusingRetries()
+    item, outcome = await one_transient_failure(container, queue, t0)
     assert outcome.next_attempt_at == t0 + timedelta(seconds=1)
     grace = container.sweep_settings.grace
 
@@ -492,23 +501,8 @@ async def test_a_retry_the_queue_refused_is_published_by_the_sweeper_once_due(
 
 async def test_a_confirmed_retry_is_left_to_the_relay(container: Container) -> None:
     t0 = datetime(2030, 1, 1, tzinfo=UTC)
-    user = await new_user(container)
-    item = email_to(user, "fail-transient-1@sandbox.clarion.dev")
-    await store(container, item, t0 - timedelta(seconds=10))
     queue = EmbeddedQueue(clock=lambda: t0)
-    consumer = Consumer(
-        queue=queue,
-        uow_factory=container.unit_of_work,
-        deliverer=Deliverer(
-            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
-            RetryPolicy(base_seconds=1.0),
-            rng=lambda low, high: high,
-        ),
-        cache=container.cache,
-        batch_size=10,
-        clock=lambda: t0,
-    )
-    await consumer.process([QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")])
+    await one_transient_failure(container, queue, t0)
     uow = container.unit_of_work()
     try:
         much_later = t0 + timedelta(minutes=1)

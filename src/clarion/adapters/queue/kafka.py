@@ -27,10 +27,10 @@ from clarion.adapters.queue.kafka_relay import RetryRelay
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
-    decode,
     encode,
     fetch_available,
     new_consumer,
+    readable,
 )
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
@@ -217,22 +217,9 @@ class KafkaQueue:
         return fetch_available(self._consumer_ready(), wait_seconds)
 
     def _buffer(self, fetched: list[Message]) -> None:
-        for raw in fetched:
-            error = raw.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("queue.kafka.consume_error", error=error.name())
-                continue
-            try:
-                message = decode(raw)
-            except (ValueError, KeyError, TypeError):
-                # not ours to deliver; skipped, and commits move past it
-                log.warning("queue.kafka.undecodable", topic=raw.topic(), offset=raw.offset())
-                continue
-            if message.receipt is None:
-                continue
-            self._revoked.discard(message.receipt[:2])
-            self._book.hold(message.receipt)
+        for message, receipt in readable(fetched):
+            self._revoked.discard(receipt[:2])
+            self._book.hold(receipt)
             self._lanes[message.priority].append(message)
         if self._revoked:
             self._drop_revoked()

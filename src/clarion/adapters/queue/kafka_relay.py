@@ -16,15 +16,15 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from clarion.adapters.queue.due import DueHeap
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
-    decode,
     fetch_available,
     new_consumer,
+    readable,
 )
 from clarion.domain.delivery import QueueMessage
 from clarion.observability.logging import get_logger
@@ -87,21 +87,9 @@ class RetryRelay:
         self._revoked.update((tp.topic, tp.partition) for tp in partitions)
 
     def _hold(self, fetched: list[Message]) -> None:
-        for raw in fetched:
-            error = raw.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("queue.retry_relay.consume_error", error=error.name())
-                continue
-            try:
-                message = decode(raw)
-            except (ValueError, KeyError, TypeError):
-                log.warning("queue.kafka.undecodable", topic=raw.topic(), offset=raw.offset())
-                continue
-            if message.receipt is None:
-                continue
-            self._revoked.discard(message.receipt[:2])
-            self._book.hold(message.receipt)
+        for message, receipt in readable(fetched):
+            self._revoked.discard(receipt[:2])
+            self._book.hold(receipt)
             self._held.push(message)
         if self._revoked:
             gone = set(self._revoked)

@@ -9,11 +9,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, Priority
 from clarion.domain.time import utcnow
+from clarion.observability.logging import get_logger
+
+log = get_logger(__name__)
 
 SCHEMA_VERSION = 1
 Rebalance = Callable[[Consumer, list[TopicPartition]], None]
@@ -91,6 +94,29 @@ def new_consumer(
     )
     consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
     return consumer
+
+
+Receipt = tuple[str, int, int]
+
+
+def readable(fetched: list[Message]) -> list[tuple[QueueMessage, Receipt]]:
+    """The messages of a fetch that are ours to handle. Errors and bodies that
+    do not decode are logged and skipped; commits move past them."""
+    messages: list[tuple[QueueMessage, Receipt]] = []
+    for raw in fetched:
+        error = raw.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("queue.kafka.consume_error", error=error.name())
+            continue
+        try:
+            message = decode(raw)
+        except (ValueError, KeyError, TypeError):
+            log.warning("queue.kafka.undecodable", topic=raw.topic(), offset=raw.offset())
+            continue
+        if message.receipt is not None:
+            messages.append((message, message.receipt))
+    return messages
 
 
 def fetch_available(consumer: Consumer, wait_seconds: float, most: int = 2000) -> list[Message]:
