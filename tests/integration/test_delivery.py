@@ -3,7 +3,7 @@
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,25 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def sandboxed(container: Container, policy: RetryPolicy, **options: Any) -> Deliverer:
+    """A deliverer with every channel on the container's sandbox."""
+    return Deliverer(dict.fromkeys(Channel, SandboxProvider(container.sandbox)), policy, **options)
+
+
+def sandbox_consumer(
+    container: Container, queue: Queue, clock: Callable[[], datetime], deliverer: Deliverer
+) -> Consumer:
+    """A worker's consumer on `queue`, with the test's clock and deliverer."""
+    return Consumer(
+        queue=queue,
+        uow_factory=container.unit_of_work,
+        deliverer=deliverer,
+        cache=container.cache,
+        batch_size=10,
+        clock=clock,
+    )
 
 
 async def relay_for_a_moment(queue: Queue) -> None:
@@ -91,16 +110,7 @@ async def test_a_transient_recipient_is_retried_on_the_policy_schedule(
         return high
 
     queue = EmbeddedQueue(clock=clock)
-    consumer = Consumer(
-        queue=queue,
-        uow_factory=container.unit_of_work,
-        deliverer=Deliverer(
-            dict.fromkeys(Channel, SandboxProvider(container.sandbox)), policy, rng=widest
-        ),
-        cache=container.cache,
-        batch_size=10,
-        clock=clock,
-    )
+    consumer = sandbox_consumer(container, queue, clock, sandboxed(container, policy, rng=widest))
     message = QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")
 
     async def due_messages(at: datetime) -> list[uuid.UUID]:
@@ -150,18 +160,9 @@ async def test_retry_after_from_a_provider_is_a_floor(container: Container) -> N
     user = await new_user(container)
     item = email_to(user, "rate-limited-30@sandbox.clarion.dev")
     await store(container, item, t0)
-    consumer = Consumer(
-        queue=container.queue,
-        uow_factory=container.unit_of_work,
-        deliverer=Deliverer(
-            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
-            RetryPolicy(),
-            rng=lambda low, high: low,  # jitter would say "at once"
-        ),
-        cache=container.cache,
-        batch_size=10,
-        clock=lambda: t0,
-    )
+    # jitter at its lower bound would say "at once"
+    deliverer = sandboxed(container, RetryPolicy(), rng=lambda low, high: low)
+    consumer = sandbox_consumer(container, container.queue, lambda: t0, deliverer)
     [outcome] = await consumer.process(
         [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
     )
@@ -174,18 +175,8 @@ async def test_retries_run_out_into_the_dead_letter_queue(container: Container) 
     user = await new_user(container)
     item = email_to(user, "fail-transient-9@sandbox.clarion.dev")
     await store(container, item, t0)
-    consumer = Consumer(
-        queue=container.queue,
-        uow_factory=container.unit_of_work,
-        deliverer=Deliverer(
-            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
-            RetryPolicy(max_retries=3),
-            rng=lambda low, high: high,
-        ),
-        cache=container.cache,
-        batch_size=10,
-        clock=clock,
-    )
+    deliverer = sandboxed(container, RetryPolicy(max_retries=3), rng=lambda low, high: high)
+    consumer = sandbox_consumer(container, container.queue, clock, deliverer)
     message = QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")
     kinds = []
     for _ in range(4):
@@ -400,18 +391,8 @@ async def test_a_provider_that_hangs_is_retried_after_the_send_timeout(
     user = await new_user(container)
     item = email_to(user, "slow-5000@example.com")
     await store(container, item, t0 - timedelta(seconds=1))
-    consumer = Consumer(
-        queue=container.queue,
-        uow_factory=container.unit_of_work,
-        deliverer=Deliverer(
-            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
-            RetryPolicy(),
-            send_timeout=0.2,
-        ),
-        cache=container.cache,
-        batch_size=10,
-        clock=lambda: t0,
-    )
+    deliverer = sandboxed(container, RetryPolicy(), send_timeout=0.2)
+    consumer = sandbox_consumer(container, container.queue, lambda: t0, deliverer)
     started = time.monotonic()
     [result] = await consumer.process(
         [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
@@ -452,18 +433,8 @@ async def one_transient_failure(
     user = await new_user(container)
     item = email_to(user, "fail-transient-1@sandbox.clarion.dev")
     await store(container, item, t0 - timedelta(seconds=10))
-    consumer = Consumer(
-        queue=queue,
-        uow_factory=container.unit_of_work,
-        deliverer=Deliverer(
-            dict.fromkeys(Channel, SandboxProvider(container.sandbox)),
-            RetryPolicy(base_seconds=1.0),
-            rng=lambda low, high: high,
-        ),
-        cache=container.cache,
-        batch_size=10,
-        clock=lambda: t0,
-    )
+    deliverer = sandboxed(container, RetryPolicy(base_seconds=1.0), rng=lambda low, high: high)
+    consumer = sandbox_consumer(container, queue, lambda: t0, deliverer)
     [outcome] = await consumer.process(
         [QueueMessage(item.id, user, Channel.EMAIL, Priority.MEDIUM, 1, "k")]
     )
