@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -57,6 +58,8 @@ class RetryPolicy:
     max_retries: int = 3
     base_seconds: float = 1.0
     cap_seconds: float = 300.0
+    # a provider's Retry-After is untrusted: never wait longer than this
+    longest_wait_seconds: float = 86_400.0
 
     def exhausted(self, attempts: int) -> bool:
         """`attempts` counts every try so far, the first included."""
@@ -71,8 +74,8 @@ class RetryPolicy:
     ) -> float:
         ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
         delay = rng(0.0, ceiling)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
+        if retry_after is not None and not math.isnan(retry_after):
+            delay = max(delay, min(retry_after, self.longest_wait_seconds))
         return delay
 
 

@@ -10,11 +10,8 @@ provider's fault. Errors carry FCM's codes only: its messages can quote content.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import httpx
 from google.auth.exceptions import GoogleAuthError
 
 from clarion.adapters.providers.fcm_auth import AccessTokens
+from clarion.adapters.providers.http_retry import retry_after
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.observability.logging import get_logger
 
@@ -84,10 +82,16 @@ class FcmProvider:
             return SendResult.retry(self.name, reason, QUOTA_WAIT if wait is None else wait)
         if status >= 500:
             return SendResult.retry(self.name, reason, retry_after(response), provider_fault=True)
-        # 401/403 are credentials or project access; a 404 without UNREGISTERED is a
-        # wrong URL or project, which no token deserves to be forgotten for
-        fault = status in (401, 403, 404)
-        return SendResult.permanent(self.name, reason, provider_fault=fault)
+        if error.code == "SENDER_ID_MISMATCH":
+            # this token belongs to another project; kept, since a wrongly configured
+            # project would otherwise delete every user's token
+            return SendResult.permanent(self.name, reason)
+        if status == 401 and error.code != "THIRD_PARTY_AUTH_ERROR":
+            # our access token expired or was revoked: it was dropped, a retry gets a new one
+            return SendResult.retry(self.name, reason, provider_fault=True)
+        # credentials or project access; a 404 without UNREGISTERED is a wrong URL or
+        # project, which no token deserves to be forgotten for
+        return SendResult.permanent(self.name, reason, provider_fault=True)
 
 
 def request_body(message: OutgoingMessage) -> dict[str, Any]:
@@ -154,24 +158,6 @@ def _names_token(message: str, details: list[dict[str, Any]]) -> bool:
         if detail.get("@type") == BAD_REQUEST
         for violation in detail.get("fieldViolations") or ()
     )
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds, given as a number or an HTTP date."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _message_name(response: httpx.Response) -> str | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import parseaddr
 from typing import Any
 
 import httpx
 
+from clarion.adapters.providers.http_retry import retry_after
 from clarion.domain.delivery import OutgoingMessage, SendResult
 
 MAX_ERROR_LENGTH = 200
@@ -81,7 +82,9 @@ class SendGridProvider:
         if status == 429:
             return SendResult.retry(self.name, error, self._rate_limit_wait(response))
         # 5xx and anything SendGrid does not document: the provider is unwell
-        return SendResult.retry(self.name, error, self._retry_after(response), provider_fault=True)
+        return SendResult.retry(
+            self.name, error, retry_after(response, self._clock()), provider_fault=True
+        )
 
     def _error(self, response: httpx.Response) -> str:
         detail = error_messages(response) or response.reason_phrase.lower()
@@ -92,21 +95,8 @@ class SendGridProvider:
         try:
             reset = float(response.headers["X-RateLimit-Reset"])
         except (KeyError, ValueError):
-            return self._retry_after(response)
+            return retry_after(response, self._clock())
         return max(0.0, reset - self._clock())
-
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        value = response.headers.get("Retry-After")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - self._clock())
-        except (TypeError, ValueError):
-            return None
 
 
 def sender_object(sender: str) -> dict[str, str]:

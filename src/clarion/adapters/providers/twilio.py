@@ -8,13 +8,11 @@ timeouts are the provider's fault, not the message's.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from clarion.adapters.providers.http_retry import retry_after
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.observability.logging import get_logger
 
@@ -87,16 +85,19 @@ class TwilioProvider:
         code = body.get("code") if isinstance(body.get("code"), int) else None
         error = _describe(code, status)
         if status == 429 or code == RATE_LIMITED:
-            delay = _retry_after(response)
+            delay = retry_after(response)
             log.info("delivery.provider.rate_limited", provider=self.name, retry_after=delay)
             return SendResult.retry(self.name, error, retry_after=delay)
         if status >= 500:
             log.warning("delivery.provider.failing", provider=self.name, status=status)
-            return SendResult.retry(self.name, error, provider_fault=True)
+            return SendResult.retry(self.name, error, retry_after(response), provider_fault=True)
         if status in (401, 403):
             log.error("delivery.provider.rejected_credentials", provider=self.name, code=code)
             return SendResult.permanent(self.name, error, provider_fault=True)
-        return SendResult.permanent(self.name, error, forget_recipient=code == UNSUBSCRIBED)
+        # a 400 is about this message; another 4xx (a wrong account SID: 404) is ours
+        return SendResult.permanent(
+            self.name, error, provider_fault=status != 400, forget_recipient=code == UNSUBSCRIBED
+        )
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -113,23 +114,3 @@ def _describe(code: int | None, status: int) -> str:
     if code is None:
         return f"twilio: HTTP {status}"
     return f"twilio: {code} {REASONS.get(code, f'rejected (HTTP {status})')}"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds, given either as a number or as an HTTP date."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -24,6 +24,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
+from clarion.adapters.providers.http_retry import retry_after
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.domain.webhooks import AddressPolicy, IpAddress, literal_address
 from clarion.observability.logging import get_logger
@@ -150,11 +151,3 @@ class WebhookProvider:
 
     async def close(self) -> None:
         await self._http.aclose()
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
