@@ -116,7 +116,8 @@ def build_container(settings: Settings) -> Container:
     )
     sandbox = SqlSandboxOutbox(sessions, engine.dialect.name)
     fanout: Fanout = RedisFanout.from_url(redis_url) if redis_url else MemoryFanout()
-    routes = build_routes(settings, sandbox)
+    addresses = webhook_policy(settings)
+    routes = build_routes(settings, sandbox, addresses)
     policy = RetryPolicy(
         max_retries=settings.retry_max,
         base_seconds=settings.retry_base_seconds,
@@ -156,6 +157,6 @@ def build_container(settings: Settings) -> Container:
         ),
         fanout=fanout,
         routes=routes,
-        webhook_policy=webhook_policy(settings),
+        webhook_policy=addresses,
         queue_survives_restart=queue.survives_restart,
     )

@@ -1,6 +1,10 @@
-"""The webhook provider resolves a host name once, checks every address, and
-sends to the address it checked, with the name kept in the Host header."""
+"""The webhook provider resolves a host name once, checks every address it got,
+and sends to the address it checked, with the name kept in the Host header.
 
+The resolver is the event loop's `getaddrinfo`; these tests answer for it, so
+a name can resolve to loopback, to a mix, or fail for a while, without DNS."""
+
+import asyncio
 import socket
 import uuid
 from collections.abc import Iterator
@@ -13,17 +17,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clarion.adapters.providers.webhook import WebhookProvider
-from clarion.domain.delivery import Outcome, OutgoingMessage
+from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
 from clarion.domain.enums import Channel, Priority
 from clarion.domain.webhooks import AddressPolicy
 from tests.support.fake_server import serve_in_thread
 
-# the machine's own name resolves through /etc/hosts, with no DNS server needed
-HOST = socket.gethostname()
+NAME = "hooks.example.test"
 
 
 @pytest.fixture
-def hosts_seen() -> Iterator[tuple[list[str], int]]:
+def receiver() -> Iterator[tuple[list[str], int]]:
+    """A receiver on loopback; yields the Host headers it saw and its port."""
     seen: list[str] = []
 
     async def hook(request: Request) -> Response:
@@ -34,43 +38,78 @@ def hosts_seen() -> Iterator[tuple[list[str], int]]:
         yield seen, int(url.rsplit(":", 1)[1])
 
 
+def answering(monkeypatch: pytest.MonkeyPatch, *answers: Any) -> list[str]:
+    """The loop's resolver answers NAME with each of `answers` in turn (a list of
+    addresses, or an exception to raise); returns the names it was asked."""
+    asked: list[str] = []
+    queue = list(answers)
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def resolve(host: str, port: Any, **kwargs: Any) -> Any:
+        if host != NAME:
+            return await real(host, port, **kwargs)
+        asked.append(host)
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, BaseException):
+            raise answer
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in answer]
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolve)
+    return asked
+
+
 def to(url: str) -> OutgoingMessage:
     return OutgoingMessage(
         uuid.uuid4(), uuid.uuid4(), Channel.WEBHOOK, Priority.MEDIUM, url, {"data": {}}, 1
     )
 
 
-def loopback_name() -> bool:
-    return socket.getaddrinfo(HOST, 80)[0][4][0].startswith("127.")
-
-
-@pytest.mark.skipif(not loopback_name(), reason="this machine's name is not on loopback")
-async def test_a_name_that_resolves_to_loopback_is_refused_unless_allowed(
-    hosts_seen: tuple[list[str], int],
-) -> None:
-    seen, port = hosts_seen
-    url = f"http://{HOST}:{port}/hook"
-    refusing = WebhookProvider(secret=b"k", policy=AddressPolicy())
-    allowing = WebhookProvider(secret=b"k", policy=AddressPolicy([HOST]))
+async def send(policy: AddressPolicy, url: str) -> SendResult:
+    provider = WebhookProvider(secret=b"k", policy=policy)
     try:
-        refused = await refusing.send(to(url))
-        assert refused.outcome is Outcome.PERMANENT
-        assert "loopback" in (refused.error or "")
-        assert seen == []
-        sent = await allowing.send(to(url))
-    finally:
-        await refusing.close()
-        await allowing.close()
-    assert sent.outcome is Outcome.SENT
-    # sent to the checked address, under the name the URL gave
-    assert seen == [f"{HOST}:{port}"]
-
-
-async def test_a_name_that_does_not_resolve_fails_for_good() -> None:
-    provider = WebhookProvider(secret=b"k", policy=AddressPolicy())
-    try:
-        result: Any = await provider.send(to("http://no-such-host.invalid/hook"))
+        return await provider.send(to(url))
     finally:
         await provider.close()
+
+
+async def test_the_request_goes_to_the_checked_address_under_its_name(
+    receiver: tuple[list[str], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name resolves only through the resolver the provider asks once; had
+    the HTTP client looked the name up again, it would not have found it."""
+    seen, port = receiver
+    asked = answering(monkeypatch, ["127.0.0.1"])
+    sent = await send(AddressPolicy([NAME]), f"http://{NAME}:{port}/hook")
+    assert sent.outcome is Outcome.SENT
+    assert asked == [NAME]
+    assert seen == [f"{NAME}:{port}"]
+
+
+async def test_a_name_with_any_internal_address_is_refused(
+    receiver: tuple[list[str], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen, port = receiver
+    answering(monkeypatch, ["93.184.216.34", "127.0.0.1"])
+    refused = await send(AddressPolicy(), f"http://{NAME}:{port}/hook")
+    assert refused.outcome is Outcome.PERMANENT
+    assert "loopback" in (refused.error or "")
+    assert seen == []
+
+
+async def test_a_resolver_that_cannot_answer_now_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answering(monkeypatch, socket.gaierror(socket.EAI_AGAIN, "try again"))
+    result = await send(AddressPolicy(), f"http://{NAME}/hook")
+    assert result.outcome is Outcome.RETRY
+    assert not result.provider_fault
+
+
+async def test_a_name_that_does_not_exist_fails_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answering(monkeypatch, socket.gaierror(socket.EAI_NONAME, "no such name"))
+    result = await send(AddressPolicy(), f"http://{NAME}/hook")
     assert result.outcome is Outcome.PERMANENT
-    assert "resolve" in result.error
+    assert "does not exist" in (result.error or "")

@@ -20,6 +20,7 @@ REFUSED = [
     "http://0.0.0.0/hook",
     "ftp://example.com/hook",
     "http://user:secret@example.com/hook",
+    "http://example.com:99999/hook",  # no such port
 ]
 
 

@@ -49,6 +49,10 @@ class AddressPolicy:
             return "the URL has no host"
         if parts.username or parts.password:
             return "credentials in the URL are not allowed"
+        try:
+            parts.port  # noqa: B018 (reading it checks it)
+        except ValueError:
+            return "the URL's port is not valid"
         if host in self._hosts:
             return None
         if host == "localhost" or host.endswith(".localhost"):

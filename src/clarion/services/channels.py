@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
@@ -61,14 +61,22 @@ class CircuitBreaker:
         return before
 
     def wait_left(self) -> float:
+        """How long a message turned away now should wait: while a probe is out,
+        a whole cooldown (the probe may take as long as a timeout)."""
+        if self.state is Circuit.HALF_OPEN:
+            return self.cooldown
         return max(0.0, self.cooldown - (self.clock() - self.opened_at))
 
 
 @dataclass
 class Guarded:
+    """A provider with its concurrency bound and, when its failures are its own,
+    a circuit breaker. (A webhook has none: one receiver's trouble says nothing
+    about the next receiver's.)"""
+
     provider: Provider
-    breaker: CircuitBreaker
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
+    breaker: CircuitBreaker | None
+    slots: asyncio.Semaphore
 
     @property
     def name(self) -> str:
@@ -86,33 +94,38 @@ class ChannelRoute:
     async def send(self, message: OutgoingMessage) -> SendResult:
         last: SendResult | None = None
         for guarded in self.chain:
-            if not guarded.breaker.allow():
+            breaker = guarded.breaker
+            if breaker is not None and not breaker.allow():
                 continue
-            result = await self._attempt(guarded, message)
-            before = guarded.breaker.record(result.provider_fault)
-            if before is not guarded.breaker.state:
-                log.warning(
-                    "delivery.circuit.changed",
-                    provider=guarded.name,
-                    circuit=guarded.breaker.state.value,
-                )
+            try:
+                result = await self._attempt(guarded, message)
+            except BaseException:
+                if breaker is not None:  # cancelled: a probe must not stay out for ever
+                    breaker.record(fault=True)
+                raise
+            if breaker is not None:
+                before = breaker.record(result.provider_fault)
+                if before is not breaker.state:
+                    log.warning(
+                        "delivery.circuit.changed", provider=guarded.name, circuit=breaker.state
+                    )
             if result.outcome is Outcome.SENT or not result.provider_fault:
                 return result
             last = result
         if last is not None:
             return last
-        wait = min(g.breaker.wait_left() for g in self.chain)
+        wait = min(g.breaker.wait_left() for g in self.chain if g.breaker is not None)
         return SendResult.retry(self.name, f"{self.name}: circuit open", retry_after=wait)
 
     async def _attempt(self, guarded: Guarded, message: OutgoingMessage) -> SendResult:
-        name = guarded.name
+        name, own = guarded.name, guarded.breaker is not None
         async with guarded.slots:
             try:
                 return await asyncio.wait_for(guarded.provider.send(message), self._timeout)
             except TimeoutError:
                 log.warning("delivery.provider.timed_out", provider=name)
-                return SendResult.retry(name, f"{name}: timed out", provider_fault=True)
+                return SendResult.retry(name, f"{name}: timed out", provider_fault=own)
             except Exception as exc:
                 # a provider that raises has not said the message is bad: retry it
                 log.warning("delivery.provider.crashed", provider=name, error=type(exc).__name__)
-                return SendResult.retry(name, f"{name}: {type(exc).__name__}", provider_fault=True)
+                return SendResult.retry(name, f"{name}: {type(exc).__name__}", provider_fault=own)

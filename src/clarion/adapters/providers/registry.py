@@ -9,7 +9,7 @@ that delivers says so once per channel when it starts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from clarion.adapters.providers.fcm import FcmProvider
@@ -34,7 +34,7 @@ WEBHOOK_SECRET_FILE = "webhook-secret"  # noqa: S105 (a file name)
 @dataclass
 class Routes:
     by_channel: dict[Channel, ChannelRoute]
-    closers: list[Callable[[], object]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     sandboxed: list[Channel] = field(default_factory=list)
 
     def announce(self) -> None:
@@ -44,9 +44,7 @@ class Routes:
 
     async def close(self) -> None:
         for close in self.closers:
-            result = close()
-            if asyncio.iscoroutine(result):
-                await result
+            await close()
 
 
 def email_chain(settings: Settings) -> list[Provider]:
@@ -126,7 +124,7 @@ def webhook_secret(settings: Settings) -> bytes:
     return generated_secret(settings.data_dir, WEBHOOK_SECRET_FILE)
 
 
-def build_routes(settings: Settings, sandbox: SandboxOutbox) -> Routes:
+def build_routes(settings: Settings, sandbox: SandboxOutbox, policy: AddressPolicy) -> Routes:
     chains: dict[Channel, list[Provider]] = {
         Channel.EMAIL: email_chain(settings),
         Channel.SMS: sms_chain(settings),
@@ -135,13 +133,20 @@ def build_routes(settings: Settings, sandbox: SandboxOutbox) -> Routes:
         Channel.WEBHOOK: [
             WebhookProvider(
                 secret=webhook_secret(settings),
-                policy=webhook_policy(settings),
+                policy=policy,
                 timeout=settings.provider_timeout_seconds,
             )
         ],
     }
     sandboxed = SandboxProvider(sandbox)
     routes = Routes(by_channel={})
+
+    def breaker(channel: Channel) -> CircuitBreaker | None:
+        # a webhook's failures belong to its receiver, not to the channel
+        if channel is Channel.WEBHOOK:
+            return None
+        return CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds)
+
     for channel, chain in chains.items():
         if not chain:
             routes.sandboxed.append(channel)
@@ -151,7 +156,12 @@ def build_routes(settings: Settings, sandbox: SandboxOutbox) -> Routes:
             [
                 Guarded(
                     provider,
-                    CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds),
+                    # a webhook's failures belong to its receiver, not to the channel
+                    None
+                    if channel is Channel.WEBHOOK
+                    else CircuitBreaker(
+                        settings.breaker_failures, settings.breaker_cooldown_seconds
+                    ),
                     asyncio.Semaphore(settings.provider_concurrency),
                 )
                 for provider in chain

@@ -31,6 +31,8 @@ from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
 SIGNATURE_HEADER = "X-Clarion-Signature"
+# resolver answers that mean the name does not exist, as opposed to "try later"
+NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,11 @@ class WebhookProvider:
     async def send(self, message: OutgoingMessage) -> SendResult:
         url = message.recipient
         refused = self._policy.refusal(url)
-        pinned: Pinned | None = None
-        if refused is None:
-            refused, pinned = await self._resolve(url)
-        if refused or pinned is None:
+        if refused is not None:
             return SendResult.permanent(self.name, f"webhook: {refused}")
+        pinned = await self._resolve(url)
+        if isinstance(pinned, SendResult):
+            return pinned
         body = json.dumps(
             {
                 "id": str(message.notification_id),
@@ -123,9 +125,10 @@ class WebhookProvider:
             )
         return SendResult.permanent(self.name, f"webhook: HTTP {code}")
 
-    async def _resolve(self, url: str) -> tuple[str | None, Pinned | None]:
+    async def _resolve(self, url: str) -> Pinned | SendResult:
         """Every address the host resolves to must be allowed; the request then
-        goes to the first of them."""
+        goes to the first of them. A name that does not exist fails for good; a
+        resolver that could not answer now is tried again later."""
         parts = urlsplit(url)
         host = self._policy.host_of(url)
         literal = literal_address(host)
@@ -138,16 +141,18 @@ class WebhookProvider:
                     parts.port or (443 if parts.scheme == "https" else 80),
                     type=socket.SOCK_STREAM,
                 )
-            except OSError:
-                return "the host name does not resolve", None
+            except socket.gaierror as exc:
+                if exc.errno in NO_SUCH_NAME:
+                    return SendResult.permanent(self.name, "webhook: the host name does not exist")
+                return SendResult.retry(self.name, "webhook: the host name could not be resolved")
             addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
             for address in addresses:
                 refused = self._policy.address_refusal(address, host)
                 if refused:
-                    return refused, None
+                    return SendResult.permanent(self.name, f"webhook: {refused}")
         if not addresses:
-            return "the host name does not resolve", None
-        return None, Pinned.of(parts, host, addresses[0])
+            return SendResult.permanent(self.name, "webhook: the host name has no address")
+        return Pinned.of(parts, host, addresses[0])
 
     async def close(self) -> None:
         await self._http.aclose()
