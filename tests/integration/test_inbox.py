@@ -61,6 +61,8 @@ async def test_unread_first_then_newest_and_read_marks_count_down(database_url: 
         unread_only = await http.get("/users/me/inbox?unreadOnly=true", headers=admin)
         assert [n["id"] for n in unread_only.json()["items"]] == [ids[1], ids[0]]
 
+        cached = await http.get(f"/notifications/{ids[0]}", headers=admin)  # fills the cache
+        assert cached.json()["readAt"] is None
         everything = await http.post("/users/me/inbox/read-all", headers=admin)
         assert everything.json() == {"marked": 2}
         count = await http.get("/users/me/inbox/unread-count", headers=admin)

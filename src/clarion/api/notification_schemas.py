@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
-from clarion.api.schemas import E164, EMAIL_PATTERN, RequestModel, ResponseModel
+from clarion.api.schemas import E164, EMAIL_PATTERN, PushToken, RequestModel, ResponseModel
 from clarion.domain.enums import (
     Channel,
     EventType,
@@ -40,7 +40,7 @@ class PushPayload(RequestModel):
     title: Short
     body: Text
     data: dict[str, str] | None = None
-    token: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+    token: PushToken | None = Field(
         default=None, description="Default: every device the user registered."
     )
 

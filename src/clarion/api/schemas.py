@@ -31,6 +31,8 @@ def contains_nul(value: Any) -> bool:
 
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+# FCM and APNs tokens are a few hundred characters; the unique index needs a bound
+PushToken = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 class RequestModel(BaseModel):

@@ -4,12 +4,14 @@ holding that user's stream passes it on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from clarion.domain.enums import Channel, NotificationStatus
+from clarion.domain.notifications import NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.observability.logging import get_logger
 from clarion.ports import Fanout
@@ -38,19 +40,26 @@ async def announce_sent(
         and o.status is NotificationStatus.SENT
         and o.notification_id in stored
     }
-    for item in claimed:
-        record = item.record
-        if record.id not in sent:
-            continue
-        announcement = {
-            "id": str(record.id),
-            "title": record.payload.get("title"),
-            "body": record.payload.get("body"),
-            "data": record.payload.get("data"),
-            "priority": record.priority.value,
-            "sentAt": sent_at.isoformat(),
-        }
-        try:
-            await fanout.publish(inbox_channel(record.user_id), json.dumps(announcement).encode())
-        except Exception as exc:
-            log.warning("inbox.announce.failed", error=type(exc).__name__)
+    records = [item.record for item in claimed if item.record.id in sent]
+    published = await asyncio.gather(
+        *(
+            fanout.publish(inbox_channel(record.user_id), announcement(record, sent_at))
+            for record in records
+        ),
+        return_exceptions=True,
+    )
+    failures = [p for p in published if isinstance(p, BaseException)]
+    if failures:
+        log.warning("inbox.announce.failed", count=len(failures), error=type(failures[0]).__name__)
+
+
+def announcement(record: NotificationRecord, sent_at: datetime) -> bytes:
+    body = {
+        "id": str(record.id),
+        "title": record.payload.get("title"),
+        "body": record.payload.get("body"),
+        "data": record.payload.get("data"),
+        "priority": record.priority.value,
+        "sentAt": sent_at.isoformat(),
+    }
+    return json.dumps(body).encode()

@@ -64,6 +64,8 @@ async def publish_retries(
     try:
         await uow.notifications.confirm_retries(messages, utcnow())
         await uow.commit()
+    except Exception as exc:  # unconfirmed: the sweeper publishes them once due
+        log.warning("outbox.retries.unconfirmed", count=len(messages), error=type(exc).__name__)
     finally:
         await uow.close()
 

@@ -14,7 +14,7 @@ from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
-from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.cache_keys import forget_notifications
 from clarion.services.delivery import Deliverer
 from clarion.services.inbox import announce_sent
 from clarion.services.outbox import publish_retries
@@ -126,16 +126,19 @@ class Consumer:
                 stored = await uow.notifications.record_outcomes(
                     outcomes, self._clock(), claimed_at=claimed_at
                 )
-                await forget_dead_addresses(uow, outcomes, self._clock())
+                owned = set(stored)
+                await forget_dead_addresses(
+                    uow, [o for o in outcomes if o.notification_id in owned], self._clock()
+                )
                 await uow.commit()
-                if len(stored) < len(outcomes):
-                    log.warning("worker.claims.lost", lost=len(outcomes) - len(stored))
+                if len(owned) < len(outcomes):
+                    log.warning("worker.claims.lost", lost=len(outcomes) - len(owned))
             finally:
                 await uow.close()
             if self._fanout is not None:
-                await announce_sent(self._fanout, claimed, outcomes, set(stored), self._clock())
-            await self._schedule_retries(claimed, outcomes, set(stored))
-            await self._announce_dead_letters(claimed, outcomes, set(stored))
+                await announce_sent(self._fanout, claimed, outcomes, owned, self._clock())
+            await self._schedule_retries(claimed, outcomes, owned)
+            await self._announce_dead_letters(claimed, outcomes, owned)
             await self._forget_cached(outcomes)
         await self._queue.ack(messages)
         return outcomes
@@ -178,7 +181,4 @@ class Consumer:
             log.warning("worker.dead_letters.unannounced", error=type(exc).__name__)
 
     async def _forget_cached(self, outcomes: Sequence[DeliveryOutcome]) -> None:
-        for outcome in outcomes:
-            await self._cache.delete(notification_key(outcome.notification_id))
-        for user_id in {outcome.user_id for outcome in outcomes}:
-            await self._cache.invalidate_tag(user_tag(user_id))
+        await forget_notifications(self._cache, {o.notification_id: o.user_id for o in outcomes})

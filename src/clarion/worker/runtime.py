@@ -67,11 +67,10 @@ async def start(container: Container, *, workers: bool, schedule: bool) -> Backg
             await planner.recover(everything=True)
         background.tasks.append(asyncio.create_task(planner.run(background.stop)))
         background.tasks.append(asyncio.create_task(container.queue.relay_retries(background.stop)))
-    if workers:
+    running = consumers(container) if workers else []
+    if running:
         container.routes.announce()
-        for consumer in consumers(container):
-            background.tasks.append(asyncio.create_task(consumer.run(background.stop)))
-    log.info(
-        "worker.started", consumers=len(background.tasks) - 2 * int(schedule), scheduler=schedule
-    )
+    for consumer in running:
+        background.tasks.append(asyncio.create_task(consumer.run(background.stop)))
+    log.info("worker.started", consumers=len(running), scheduler=schedule)
     return background

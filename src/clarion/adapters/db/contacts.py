@@ -50,8 +50,16 @@ class SqlContacts:
         try:
             async with self._session.begin_nested():
                 self._session.add(row)
-        except IntegrityError:  # registered at the same moment elsewhere
-            return await self.add_device(device)
+        except IntegrityError:
+            # registered at the same moment elsewhere: take it over, once
+            taken = (
+                await self._session.execute(select(Device).where(Device.token == device.token))
+            ).scalar_one_or_none()
+            if taken is None:
+                raise  # not the token: the user itself went away
+            taken.user_id, taken.platform = device.user_id, device.platform
+            await self._session.flush()
+            return device_from_row(taken)
         return device_from_row(row)
 
     async def devices(self, user_id: uuid.UUID) -> list[DeviceRecord]:

@@ -54,18 +54,18 @@ class SqlInbox:
 
     async def mark_read(
         self, user_id: uuid.UUID, notification_id: uuid.UUID | None, now: datetime
-    ) -> int:
-        """Mark one (or, with no id, every) unread entry read; returns how many."""
+    ) -> list[uuid.UUID]:
+        """Mark one (or, with no id, every) unread entry read; returns those marked."""
         statement = (
             update(Notification)
             .where(*in_inbox(user_id), Notification.read_at.is_(None))
             .values(read_at=now)
+            .returning(Notification.id)
             .execution_options(synchronize_session=False)
         )
         if notification_id is not None:
             statement = statement.where(Notification.id == notification_id)
-        result = await self._session.execute(statement)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return list((await self._session.execute(statement)).scalars())
 
     async def holds(self, user_id: uuid.UUID, notification_id: uuid.UUID) -> bool:
         found = await self._session.scalar(

@@ -103,6 +103,8 @@ class Notification(Base):
         Index("ix_notifications_status", "status"),
         Index("ix_notifications_created_at", text("created_at DESC")),
         Index("ix_notifications_user_id_status", "user_id", "status"),
+        # receipts find their notification by the provider's message id
+        Index("ix_notifications_provider_message", "provider", "provider_message_id"),
         Index(
             "ix_notifications_scheduled",
             "status",

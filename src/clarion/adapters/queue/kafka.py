@@ -69,7 +69,6 @@ class KafkaQueue:
         self._consumer_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
         self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
         self._book = OffsetBook()
-        self.relay: RetryRelay | None = None
         self._in_flight: dict[tuple[str, int, int], tuple[QueueMessage, float]] = {}
         self._revoked: set[tuple[str, int]] = set()
 
@@ -134,8 +133,7 @@ class KafkaQueue:
 
     async def relay_retries(self, stop: asyncio.Event) -> None:
         """Forward retries to their lanes as they fall due, until `stop`."""
-        self.relay = RetryRelay(self._settings, self.retry_topic, self.publish)
-        await self.relay.run(stop)
+        await RetryRelay(self._settings, self.retry_topic, self.publish).run(stop)
 
     async def _produce(self, routed: Sequence[tuple[str, QueueMessage]]) -> None:
         if not routed:

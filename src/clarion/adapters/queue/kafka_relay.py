@@ -44,9 +44,6 @@ class RetryRelay:
         self._consumer: Consumer | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-retry-relay")
 
-    def __len__(self) -> int:
-        return len(self._held)
-
     async def run(self, stop: asyncio.Event) -> None:
         reading = asyncio.create_task(self._read(stop))
         try:
@@ -63,8 +60,9 @@ class RetryRelay:
         while not stop.is_set():
             try:
                 fetched = await loop.run_in_executor(self._thread, self._fetch)
-            except KafkaException as exc:
-                log.warning("queue.retry_relay.fetch_failed", error=exc.args[0].name())
+            except Exception as exc:
+                # never let reading stop while the forwarding loop waits for more
+                log.warning("queue.retry_relay.fetch_failed", error=type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
             self._hold(fetched)

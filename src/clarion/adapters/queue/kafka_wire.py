@@ -142,6 +142,9 @@ class OffsetBook:
 
     def __init__(self) -> None:
         self._open: dict[tuple[str, int], set[int]] = {}
+        # the highest offset ever finished, per partition: messages finish out of
+        # order (retries by due time), and a commit must not fall behind them
+        self._highest: dict[tuple[str, int], int] = {}
 
     def hold(self, receipt: tuple[str, int, int]) -> None:
         topic, partition, offset = receipt
@@ -150,18 +153,22 @@ class OffsetBook:
     def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
         for key in partitions:
             self._open.pop(key, None)
+            self._highest.pop(key, None)
 
     def finish(self, receipts: Iterable[tuple[str, int, int]]) -> list[TopicPartition]:
         """Mark offsets finished; returns the commits they make safe."""
-        highest: dict[tuple[str, int], int] = {}
+        touched: set[tuple[str, int]] = set()
         for topic, partition, offset in receipts:
-            held = self._open.get((topic, partition))
+            key = (topic, partition)
+            held = self._open.get(key)
             if held is None:
                 continue  # the partition moved away: its new owner redelivers
             held.discard(offset)
-            highest[(topic, partition)] = max(offset, highest.get((topic, partition), -1))
-        commits = []
-        for (topic, partition), offset in highest.items():
-            held = self._open[(topic, partition)]
-            commits.append(TopicPartition(topic, partition, min(held) if held else offset + 1))
-        return commits
+            self._highest[key] = max(offset, self._highest.get(key, -1))
+            touched.add(key)
+        return [TopicPartition(*key, self._safe(key)) for key in touched]
+
+    def _safe(self, key: tuple[str, int]) -> int:
+        """The first offset not yet finished: everything before it is done."""
+        held = self._open[key]
+        return min(held) if held else self._highest[key] + 1

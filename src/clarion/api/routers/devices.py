@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 from fastapi import APIRouter, status
-from pydantic import Field
 
 from clarion.api.deps import PrincipalDep, UowDep
-from clarion.api.schemas import RequestModel, ResponseModel
+from clarion.api.schemas import PushToken, RequestModel, ResponseModel
 from clarion.domain.contacts import DeviceRecord
 from clarion.domain.enums import Platform
 from clarion.domain.errors import NotFound
@@ -22,7 +20,7 @@ router = APIRouter(prefix="/users/{user_id}/devices", tags=["devices"])
 
 class DeviceIn(RequestModel):
     platform: Platform
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: PushToken
 
 
 class DeviceOut(ResponseModel):

@@ -20,7 +20,7 @@ from clarion.domain.errors import Forbidden, NotFound
 from clarion.domain.identity import Principal
 from clarion.domain.time import utcnow
 from clarion.ports import Fanout
-from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.cache_keys import forget_notifications
 from clarion.services.inbox import inbox_channel
 
 router = APIRouter(prefix="/users/me/inbox", tags=["inbox"])
@@ -79,8 +79,8 @@ async def mark_read(
     if not await uow.inbox.holds(user_id, notification_id):
         raise NotFound("No such notification in your inbox.")
     marked = await uow.inbox.mark_read(user_id, notification_id, utcnow())
-    await forget_cached(container, user_id, notification_id)
-    return MarkedRead(marked=marked)
+    await forget_notifications(container.cache, dict.fromkeys(marked, user_id))
+    return MarkedRead(marked=len(marked))
 
 
 @router.post("/read-all", response_model=MarkedRead, status_code=status.HTTP_200_OK)
@@ -89,16 +89,9 @@ async def mark_all_read(
 ) -> MarkedRead:
     user_id = owner(principal)
     marked = await uow.inbox.mark_read(user_id, None, utcnow())
-    await forget_cached(container, user_id, None)
-    return MarkedRead(marked=marked)
-
-
-async def forget_cached(
-    container: ContainerDep, user_id: uuid.UUID, notification_id: uuid.UUID | None
-) -> None:
-    if notification_id is not None:
-        await container.cache.delete(notification_key(notification_id))
-    await container.cache.invalidate_tag(user_tag(user_id))
+    # every one marked: their own cached views went stale, not only the pages
+    await forget_notifications(container.cache, dict.fromkeys(marked, user_id))
+    return MarkedRead(marked=len(marked))
 
 
 @router.get(

@@ -40,6 +40,7 @@ from clarion.ports import UnitOfWork
 from clarion.services.cache_keys import (
     NOTIFICATION_TTL,
     USER_LIST_TTL,
+    forget_notifications,
     notification_key,
     user_list_key,
     user_tag,
@@ -342,5 +343,4 @@ async def cancel_notification(
 
 
 async def forget(container: Container, notification_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    await container.cache.delete(notification_key(notification_id))
-    await container.cache.invalidate_tag(user_tag(user_id))
+    await forget_notifications(container.cache, {notification_id: user_id})

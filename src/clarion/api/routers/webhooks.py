@@ -31,7 +31,7 @@ from clarion.domain.receipts import Applied
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import Cache, UnitOfWork
-from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.cache_keys import forget_notifications
 from clarion.services.receipts import Receipts, sendgrid_receipts, tally, twilio_receipts
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -119,8 +119,9 @@ async def apply_receipts(
     for event in receipts.events:
         outcome = await uow.receipts.apply(event, now)
         outcomes.append(outcome.applied)
-        if outcome.applied in {Applied.MOVED, Applied.RECORDED} and outcome.notification_id:
-            changed[outcome.notification_id] = outcome.user_id or outcome.notification_id
+        applied = outcome.applied in {Applied.MOVED, Applied.RECORDED}
+        if applied and outcome.notification_id and outcome.user_id:
+            changed[outcome.notification_id] = outcome.user_id
     forget_when_committed(uow, cache, changed)
     counts = tally(outcomes, receipts.ignored)
     log.info(f"receipts.{provider}.applied", **counts)
@@ -132,14 +133,9 @@ def forget_when_committed(
 ) -> None:
     """Drop the cached views (the notification, its owner's pages) of every
     notification a receipt changed, once the change is committed."""
-    keys = [notification_key(notification_id) for notification_id in changed]
-    tags = {user_tag(user_id) for user_id in changed.values()}
 
     async def forget() -> None:
-        for key in keys:
-            await cache.delete(key)
-        for tag in tags:
-            await cache.invalidate_tag(tag)
+        await forget_notifications(cache, changed)
 
-    if keys:
+    if changed:
         uow.after_commit(forget)

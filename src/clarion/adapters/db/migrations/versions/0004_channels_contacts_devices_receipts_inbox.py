@@ -77,6 +77,12 @@ def upgrade() -> None:
         postgresql_where=sa.text("channel = 'IN_APP'"),
         sqlite_where=sa.text("channel = 'IN_APP'"),
     )
+    op.create_index(
+        "ix_notifications_provider_message",
+        "notifications",
+        ["provider", "provider_message_id"],
+        unique=False,
+    )
     op.create_table(
         "devices",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -125,6 +131,7 @@ def downgrade() -> None:
     op.drop_table("sms_suppressions")
     op.drop_index("ix_devices_user_id", table_name="devices")
     op.drop_table("devices")
+    op.drop_index("ix_notifications_provider_message", table_name="notifications")
     op.drop_index(
         "ix_notifications_inbox",
         table_name="notifications",
