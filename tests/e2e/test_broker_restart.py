@@ -26,7 +26,7 @@ def test_a_broker_restart_mid_run_still_ends_with_every_notification_sent(
     with scaled_out(
         tmp_path,
         ADMIN,
-        redis_db=11,
+        redis_db=10,
         CLARION_RATE_LIMIT_ENABLED="false",
         CLARION_OUTBOX_REDELIVERY_SECONDS="5",
         CLARION_CLAIM_LEASE_SECONDS="10",

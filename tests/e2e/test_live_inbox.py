@@ -16,7 +16,7 @@ import pytest
 from tests.support.processes import admin_session
 from tests.support.stacks import scaled_out
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 ADMIN = {"email": "ops@example.com", "password": "live inbox test password"}
 
 

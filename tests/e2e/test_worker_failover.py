@@ -16,7 +16,7 @@ from tests.support.databases import SENT_ONCE_COUNTS, pg_scalar
 from tests.support.processes import admin_session, send_emails
 from tests.support.stacks import scaled_out
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 TOTAL = 20_000
 LANE_PARTITIONS = 4 * 10  # four lane topics of ten partitions

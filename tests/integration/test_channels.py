@@ -11,13 +11,10 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,8 +25,8 @@ from tests.conftest import make_settings
 from tests.support.apps import running, signed_in_admin
 from tests.support.fake_server import serve_in_thread
 from tests.support.fakes.sendgrid import FakeSendGrid
+from tests.support.mail import Mailbox, smtp_server
 from tests.support.notifications import all_settled, posted, settled
-from tests.support.processes import free_port
 
 API_KEY = "SG.test-key-0123456789"
 SENDER = "Clarion <no-reply@example.com>"
@@ -38,36 +35,11 @@ COOLDOWN = 1.0
 WEBHOOK_SECRET = "whsec-test-0123456789abcdef"
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self.recipients: list[list[str]] = []
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-    @property
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    try:
+    with smtp_server(box):
         yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

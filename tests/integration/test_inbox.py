@@ -9,8 +9,9 @@ import httpx
 
 from clarion.api.app import create_app
 from tests.conftest import make_settings
-from tests.support.apps import running, signed_in_admin
+from tests.support.apps import running, signed_in, signed_in_admin
 from tests.support.fake_server import served_on_this_loop
+from tests.support.notifications import posted
 
 
 def in_app(user_id: str, title: str) -> dict[str, Any]:
@@ -20,14 +21,6 @@ def in_app(user_id: str, title: str) -> dict[str, Any]:
         "type": "ALERT",
         "payload": {"title": title, "body": "b", "data": {"n": title}},
     }
-
-
-async def post_in_app(
-    http: httpx.AsyncClient, headers: dict[str, str], user_id: object, title: str
-) -> str:
-    created = await http.post("/notifications", headers=headers, json=in_app(str(user_id), title))
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
 
 
 async def until_inbox_has(http: httpx.AsyncClient, headers: dict[str, str], count: int) -> Any:
@@ -44,7 +37,7 @@ async def test_unread_first_then_newest_and_read_marks_count_down(database_url: 
         admin, admin_id = await signed_in_admin(http, c, "inbox@example.com")
         ids = []
         for title in ("first", "second", "third"):
-            ids.append(await post_in_app(http, admin, admin_id, title))
+            ids.append(await posted(http, admin, in_app(str(admin_id), title)))
         inbox = await until_inbox_has(http, admin, 3)
         assert [n["id"] for n in inbox["items"]] == ids[::-1]  # newest first
         assert inbox["unread"] == 3
@@ -75,17 +68,10 @@ async def test_unread_first_then_newest_and_read_marks_count_down(database_url: 
 async def test_another_users_notification_cannot_be_marked_read(database_url: str) -> None:
     async with running(make_settings(database_url=database_url), workers=True) as (http, c):
         admin, admin_id = await signed_in_admin(http, c, "owner@example.com")
-        created = await http.post("/notifications", headers=admin, json=in_app(str(admin_id), "x"))
+        created = await posted(http, admin, in_app(str(admin_id), "x"))
         await until_inbox_has(http, admin, 1)
-        await http.post(
-            "/auth/register",
-            json={"email": "other@example.com", "password": "correct horse battery", "name": "O"},
-        )
-        login = await http.post(
-            "/auth/login", json={"email": "other@example.com", "password": "correct horse battery"}
-        )
-        other = {"Authorization": f"Bearer {login.json()['accessToken']}"}
-        refused = await http.post(f"/users/me/inbox/{created.json()['id']}/read", headers=other)
+        other = await signed_in(http, "other@example.com")
+        refused = await http.post(f"/users/me/inbox/{created}/read", headers=other)
         assert refused.status_code == 404
         assert (await http.get("/users/me/inbox/unread-count", headers=admin)).json()["unread"] == 1
 
@@ -102,7 +88,7 @@ async def test_the_stream_announces_a_notification_the_inbox_already_holds(
         ):
             lines = stream.aiter_lines()
             assert (await anext(lines)).startswith(": connected")
-            created = await post_in_app(http, admin, admin_id, "now")
+            created = await posted(http, admin, in_app(str(admin_id), "now"))
             async with asyncio.timeout(10):
                 line = await anext(lines)
                 while not line.startswith("data: "):

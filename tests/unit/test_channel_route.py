@@ -2,13 +2,13 @@
 told and a clock the test moves."""
 
 import asyncio
-import uuid
 
 import pytest
 
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
-from clarion.domain.enums import Channel, Priority
+from clarion.domain.enums import Channel
 from clarion.services.channels import ChannelRoute, Circuit, CircuitBreaker, Guarded
+from tests.support.outgoing import outgoing
 
 
 class Clock:
@@ -35,9 +35,7 @@ class Scripted:
 
 
 def message() -> OutgoingMessage:
-    return OutgoingMessage(
-        uuid.uuid4(), uuid.uuid4(), Channel.EMAIL, Priority.MEDIUM, "a@example.com", {}, 1
-    )
+    return outgoing(Channel.EMAIL, "a@example.com", {})
 
 
 def failing(name: str) -> Scripted:

@@ -3,75 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from clarion.adapters.providers.smtp import SmtpProvider
-from clarion.domain.delivery import Outcome, OutgoingMessage
-from clarion.domain.enums import Channel, Priority
+from clarion.domain.delivery import Outcome
+from tests.support.mail import Mailbox, smtp_server
+from tests.support.outgoing import email
 from tests.support.processes import free_port
 
 SENDER = "Clarion <no-reply@example.com>"
-
-
-class Mailbox:
-    """An aiosmtpd handler: keeps the mail it accepts, refuses as it is told."""
-
-    def __init__(
-        self, *, refuse: dict[str, str] | None = None, data_reply: str | None = None
-    ) -> None:
-        self.refuse = refuse or {}
-        self.data_reply = data_reply
-        self.received: list[Any] = []
-
-    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        if self.data_reply is not None:
-            return self.data_reply
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def email(self, index: int = 0) -> EmailMessage:
-        parsed = message_from_bytes(self.received[index].content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-@contextmanager
-def smtp_server(mailbox: Mailbox, **options: Any) -> Iterator[int]:
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
-
-
-def email(recipient: str = "ada@example.com", **content: str) -> OutgoingMessage:
-    return OutgoingMessage(
-        notification_id=uuid.uuid4(),
-        user_id=uuid.uuid4(),
-        channel=Channel.EMAIL,
-        priority=Priority.MEDIUM,
-        recipient=recipient,
-        content={"subject": "Your invoice", "body": "Amount due: 12 EUR", **content},
-        attempt=1,
-    )
 
 
 def provider(port: int, *, timeout: float = 5.0, **options: Any) -> SmtpProvider:

@@ -1,9 +1,8 @@
 """SendGrid receipts through POST /webhooks/sendgrid, signed with a real P-256 key.
 
-SendGrid's key pair is a real P-256 key made here; its public half is configured
-as SendGrid shows it (base64 DER). Twilio's requests are signed with the helper
-Clarion itself verifies with, over the configured public callback URL. What a
-user sees is read back through the API: the notification and its events.
+SendGrid's key pair is a real P-256 key made here (tests/support/receipts.py); its
+public half is configured as SendGrid shows it (base64 DER). What a user sees is
+read back through the API: the notification and its events.
 """
 
 from __future__ import annotations
@@ -155,6 +154,8 @@ def sendgrid_forgery(name: str, good: bytes) -> tuple[bytes, dict[str, str]]:
         ("wrong key", "invalid_signature"),
         ("timestamp changed", "invalid_signature"),
         ("unsigned", "invalid_signature"),
+        # a Clarion login is no signature: the configured webhook still refuses it
+        ("unsigned with the user's bearer token", "invalid_signature"),
         ("stale", "stale_signature"),
         ("from the future", "stale_signature"),
     ],
@@ -166,6 +167,8 @@ async def test_a_request_sendgrid_did_not_sign_just_now_is_refused_and_changes_n
     before = await seen(client, owner, nid)
     good = json.dumps([sendgrid_event("delivered", "sg-7", nid)]).encode()
     body, headers = sendgrid_forgery(forgery, good)
+    if "bearer" in forgery:
+        headers |= owner.headers
     answer = await client.post("/webhooks/sendgrid", content=body, headers=headers)
     assert answer.status_code == 403, answer.text
     assert error_shape_problem(answer, code) is None
@@ -183,6 +186,3 @@ async def test_a_signed_body_that_is_not_an_array_of_events_is_400(
     answer = await client.post("/webhooks/sendgrid", content=body, headers=sendgrid_headers(body))
     assert answer.status_code == 400, answer.text
     assert error_shape_problem(answer, code) is None
-
-
-# --- Twilio ------------------------------------------------------------------------

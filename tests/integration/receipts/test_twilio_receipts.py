@@ -1,9 +1,9 @@
 """Twilio status callbacks through POST /webhooks/twilio, and both webhooks unconfigured.
 
-SendGrid's key pair is a real P-256 key made here; its public half is configured
-as SendGrid shows it (base64 DER). Twilio's requests are signed with the helper
-Clarion itself verifies with, over the configured public callback URL. What a
-user sees is read back through the API: the notification and its events.
+Twilio's requests are signed with the function Clarion verifies with, over the
+configured public callback URL; that function is checked against a value worked
+out by hand in tests/integration/providers/test_twilio.py. What a user sees is
+read back through the API: the notification and its events.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ TWILIO_FORGERIES = [
     "added parameter",
     "signed for another URL",
     "unsigned",
+    "unsigned with the user's bearer token",
 ]
 
 
@@ -107,6 +108,8 @@ async def test_a_callback_twilio_did_not_sign_is_refused_and_changes_nothing(
     nid = await sent_notification(container, owner, provider="twilio", message_id=sid)
     before = await seen(client, owner, nid)
     form, headers = twilio_forgery(forgery, sid)
+    if "bearer" in forgery:
+        headers |= owner.headers
     answer = await post_twilio(client, form, headers)
     assert answer.status_code == 403, answer.text
     assert error_shape_problem(answer, "invalid_signature") is None
