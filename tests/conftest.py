@@ -112,8 +112,10 @@ def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "jwt_secret": TEST_JWT_SECRET,
         # a fixed key: nothing is generated into the working directory
-        "webhook_secret": "test-webhook-signing-secret",
+        "webhook_secret": "test-webhook-signing-secret-0123456789",
         "rate_limit_enabled": False,
+        # most tests make their users the way an open deployment does
+        "registration": "open",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -17,6 +17,11 @@ HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 KEY_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"})
 
 
+class Registration(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -92,6 +97,11 @@ class Settings(BaseSettings, ChannelSettings):
     admin_email: str | None = Field(default=None, description="First admin's email.")
     admin_password: SecretStr | None = Field(default=None, description="First admin's password.")
 
+    registration: Registration = Field(
+        default=Registration.CLOSED,
+        description="`open`: anyone may create an account with POST /auth/register; "
+        "`closed`: only admins create accounts (POST /admin/users).",
+    )
     rate_limit_enabled: bool = Field(default=True, description="Off behind your own gateway.")
     rate_limit_user: str = Field(
         default="3/second;20/10 seconds;100/minute", description="Tiers for a user token."
@@ -104,6 +114,15 @@ class Settings(BaseSettings, ChannelSettings):
     )
     rate_limit_auth: str = Field(
         default="10/minute;50/hour", description="Per-IP tiers for login, register, refresh."
+    )
+    rate_limit_notifications_user: str = Field(
+        default="60/minute;600/hour", description="Notifications a user may send, per tier."
+    )
+    rate_limit_notifications_admin: str = Field(
+        default="10000/minute", description="Notifications an admin's token may send, per tier."
+    )
+    rate_limit_notifications_api_key: str = Field(
+        default="3000000/minute", description="Notifications an API key may send, per tier."
     )
     worker_concurrency: int = Field(
         default=2, ge=1, le=64, description="Consumer loops per worker process."
@@ -166,7 +185,15 @@ class Settings(BaseSettings, ChannelSettings):
             raise ValueError(f"must be one of {allowed}")
         return value
 
-    @field_validator("rate_limit_user", "rate_limit_admin", "rate_limit_api_key", "rate_limit_auth")
+    @field_validator(
+        "rate_limit_user",
+        "rate_limit_admin",
+        "rate_limit_api_key",
+        "rate_limit_auth",
+        "rate_limit_notifications_user",
+        "rate_limit_notifications_admin",
+        "rate_limit_notifications_api_key",
+    )
     @classmethod
     def _check_rate_limits(cls, value: str) -> str:
         from limits import parse_many

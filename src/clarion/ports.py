@@ -228,11 +228,13 @@ class UnitOfWork(Protocol):
 class RateLimiter(Component, Protocol):
     """Counts hits per key against tiers such as `3/second;20/10 seconds;100/minute`.
 
-    A hit is admitted only if every tier admits it. The embedded adapter counts
-    in memory; the scaled-out one in Redis, so every API process shares a budget.
+    A hit of `cost` units (one request, or the notifications of a batch) is
+    admitted only if every tier admits all of it; a refused hit spends nothing
+    it can avoid. The embedded adapter counts in memory; the scaled-out one in
+    Redis, so every API process shares a budget.
     """
 
-    async def hit(self, key: str, tiers: str) -> RateDecision: ...
+    async def hit(self, key: str, tiers: str, cost: int = 1) -> RateDecision: ...
 
     async def close(self) -> None: ...
 

@@ -40,7 +40,10 @@ def test_a_fresh_serve_is_ready_shows_the_admin_login_and_keeps_data(workdir: Pa
         assert httpx.get(f"{server.url}/auth/me", headers=admin).json()["role"] == "ADMIN"
 
         user = {"email": "kept@example.com", "password": "survives restarts", "name": "Kept"}
-        assert httpx.post(f"{server.url}/auth/register", json=user).status_code == 201
+        # registration is closed by default: anyone is refused, an admin opens the account
+        assert httpx.post(f"{server.url}/auth/register", json=user).status_code == 403
+        created = httpx.post(f"{server.url}/admin/users", headers=admin, json=user)
+        assert created.status_code == 201
         key = httpx.post(
             f"{server.url}/admin/api-keys",
             headers=admin,
@@ -71,6 +74,7 @@ def test_logs_hold_no_password_hash_or_token(workdir: Path) -> None:
         CLARION_ADMIN_EMAIL="ops@example.com",
         CLARION_ADMIN_PASSWORD="admin password from env",
         CLARION_LOG_LEVEL="DEBUG",
+        CLARION_REGISTRATION="open",
     )
     server = Server(workdir, env).start()
     secrets: list[str] = ["admin password from env", "user password 123"]
@@ -161,7 +165,7 @@ def test_api_refuses_an_unmigrated_database(workdir: Path) -> None:
 
 
 def test_sigkill_keeps_committed_data(workdir: Path) -> None:
-    server = Server(workdir).start()
+    server = Server(workdir, clean_env(CLARION_REGISTRATION="open")).start()
     body = {"email": "durable@example.com", "password": "written then killed", "name": "D"}
     try:
         assert httpx.post(f"{server.url}/auth/register", json=body).status_code == 201

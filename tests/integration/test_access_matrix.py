@@ -11,6 +11,7 @@ without rows in either matrix fails.
 from __future__ import annotations
 
 import fnmatch
+import re
 import uuid
 from typing import Any
 
@@ -99,6 +100,7 @@ MATRIX: dict[Endpoint, Row] = {
     # nothing of theirs has that id: 404 for users, still 403 for keys
     ("POST", "/users/me/inbox/{notification_id}/read"): signed_in_users(404),
     ("GET", "/admin/users"): admin_only(200),
+    ("POST", "/admin/users"): admin_only(201),
     ("POST", "/admin/users/{user_id}/role"): admin_only(200),
     ("POST", "/admin/api-keys"): admin_only(201),
     ("GET", "/admin/api-keys"): admin_only(200),
@@ -131,7 +133,8 @@ def served_endpoints(container: Container) -> set[Endpoint]:
     (FastAPI 0.16x keeps them nested); a mount or other non-API route counts as `*`."""
     found: set[Endpoint] = set()
     for route in iter_route_contexts(create_app(container=container).routes):
-        path = route.path or repr(route.original_route)
+        # `{notification_id:uuid}` is served as `{notification_id}` in the document
+        path = re.sub(r":\w+}", "}", route.path) if route.path else repr(route.original_route)
         if path.startswith("/health") or path in NOT_API:
             continue
         methods = route.methods if isinstance(route.original_route, APIRoute) else None
@@ -163,6 +166,9 @@ async def resolve_call(
     or remove things (deletes by admins) get a fresh target of their own."""
     method, template = endpoint
     body = BODIES.get(endpoint)
+    if endpoint == ("POST", "/admin/users"):
+        email = f"opened-{uuid.uuid4().hex[:10]}@example.com"
+        return Call(template, {"email": email, "password": PASSWORD, "name": "Opened"})
     if "{device_id}" in template:
         device = await add_device(c, world.user_a.id)
         return Call(template.format(user_id=world.user_a.id, device_id=device), body)

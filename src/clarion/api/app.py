@@ -12,6 +12,8 @@ from clarion.api import health
 from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
+from clarion.api.openapi import install_openapi
+from clarion.api.rate_headers import RateLimitHeaders
 from clarion.api.routers import admin, auth, devices, inbox, notifications, users, webhooks
 from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
@@ -60,6 +62,7 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeaders)
     install_security(app, resolved_settings)
     app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
     install_docs(app)
@@ -71,4 +74,5 @@ def create_app(
     app.include_router(notifications.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
+    install_openapi(app, resolved_settings)
     return app

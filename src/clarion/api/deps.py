@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from clarion.api.rate_headers import report_budget
 from clarion.bootstrap import Container
 from clarion.domain.errors import ClarionError, RateLimited, Unauthorized
 from clarion.domain.identity import Principal, RequestContext
@@ -59,15 +61,27 @@ def get_context(request: Request) -> RequestContext:
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 
-async def authenticate(request: Request, container: ContainerDep) -> Principal:
+# Declared as security schemes so the OpenAPI document states both ways in;
+# neither refuses by itself: `authenticate` answers every failure the same way.
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An access token from /auth/login, or an API key."
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from /admin/api-keys."
+)
+
+
+async def authenticate(
+    container: ContainerDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
     """Who is calling. The lookup uses a short session of its own, released
     before the request's own work begins: a request never holds one pooled
     connection while waiting for a second."""
     auth = container.auth
-    api_key = request.headers.get("x-api-key")
-    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    credential = credential.strip()
-    if not api_key and (scheme.lower() != "bearer" or not credential):
+    credential = bearer.credentials.strip() if bearer is not None else ""
+    if not api_key and not credential:
         raise Unauthorized("Authentication required.")
     uow = container.unit_of_work()
     try:
@@ -89,29 +103,40 @@ def tiers_for(principal: Principal, container: Container) -> str:
     return settings.rate_limit_admin if principal.is_admin else settings.rate_limit_user
 
 
-async def apply_limit(container: Container, response: Response, key: str, tiers: str) -> None:
+def notification_tiers_for(principal: Principal, container: Container) -> str:
+    settings = container.settings
+    if principal.kind == "api_key":
+        return settings.rate_limit_notifications_api_key
+    if principal.is_admin:
+        return settings.rate_limit_notifications_admin
+    return settings.rate_limit_notifications_user
+
+
+async def apply_limit(
+    container: Container, request: Request, key: str, tiers: str, cost: int = 1
+) -> None:
     if not container.settings.rate_limit_enabled:
         return
     try:
-        decision = await container.rate_limiter.hit(key, tiers)
+        decision = await container.rate_limiter.hit(key, tiers, cost)
     except Exception as exc:
         # the limit store (Redis) is down: admit rather than refuse everyone;
         # readiness reports the outage
         log.warning("ratelimit.storage.failed", error=type(exc).__name__)
         return
+    report_budget(request, decision)
     if not decision.allowed:
         raise RateLimited("Too many requests; slow down.", headers=decision.headers())
-    response.headers.update(decision.headers())
 
 
 async def current_principal(
     principal: Annotated[Principal, Depends(authenticate)],
     container: ContainerDep,
-    response: Response,
+    request: Request,
 ) -> Principal:
     """The authenticated caller, after its rate limit admitted the request."""
     await apply_limit(
-        container, response, f"{principal.kind}:{principal.id}", tiers_for(principal, container)
+        container, request, f"{principal.kind}:{principal.id}", tiers_for(principal, container)
     )
     return principal
 
@@ -119,10 +144,26 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+async def charge_notifications(
+    container: Container, request: Request, principal: Principal, count: int
+) -> None:
+    """Count `count` notifications against the sender's budget: a batch of 1,000
+    costs 1,000, not one request. Refused whole (429) when it does not fit."""
+    if count <= 0:
+        return
+    await apply_limit(
+        container,
+        request,
+        f"notifications:{principal.kind}:{principal.id}",
+        notification_tiers_for(principal, container),
+        cost=count,
+    )
+
+
 async def auth_endpoint_limit(
-    container: ContainerDep, context: ContextDep, response: Response
+    container: ContainerDep, context: ContextDep, request: Request
 ) -> None:
     """Login, register and refresh have a stricter budget of their own, per IP."""
     await apply_limit(
-        container, response, f"ip:{context.ip_address}:auth", container.settings.rate_limit_auth
+        container, request, f"ip:{context.ip_address}:auth", container.settings.rate_limit_auth
     )

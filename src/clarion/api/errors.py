@@ -1,11 +1,14 @@
 """One error shape for every failure: `{"status", "code", "message", "details"}`.
 
 Handlers never echo the rejected input (it may hold a password) and never show
-an exception's text or traceback; a 500 is logged with its type and location only.
+an exception's text or traceback. An unexpected error is logged as one line
+with its type and location at ERROR (its text may hold SQL and bound
+parameters, so it is never logged); the traceback only at DEBUG.
 """
 
 from __future__ import annotations
 
+import re
 import traceback
 from http import HTTPStatus
 from typing import Any
@@ -14,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clarion.domain.enums import Channel
 from clarion.domain.errors import ClarionError
@@ -98,6 +102,12 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"No route matches {request.method} {request.url.path}."
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}."
+        return error_response(
+            405,
+            "method_not_allowed",
+            message,
+            headers={"Allow": allowed_methods(request, (exc.headers or {}).get("Allow", ""))},
+        )
     elif isinstance(exc.detail, str):
         message = exc.detail
     else:
@@ -111,20 +121,84 @@ async def on_clarion_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+UUID_SEGMENT = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+def path_pattern(template: str, parameters: list[dict[str, Any]]) -> re.Pattern[str]:
+    uuids = {
+        p["name"]
+        for p in parameters
+        if p.get("in") == "path" and p["schema"].get("format") == "uuid"
+    }
+    pattern = ""
+    for literal, name in re.findall(r"([^{]*)(?:\{([^}]*)\})?", template):
+        pattern += re.escape(literal)
+        if name:
+            pattern += UUID_SEGMENT if name in uuids else "[^/]+"
+    return re.compile(pattern)
+
+
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method served at this path, read from the API's own document (the
+    router names only the first route that matched the path)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        verbs = [verb for verb in item if verb in HTTP_METHODS]
+        parameters = [p for verb in verbs for p in item[verb].get("parameters", [])]
+        if path_pattern(template, parameters).fullmatch(request.url.path):
+            methods |= {verb.upper() for verb in verbs}
+    return ", ".join(sorted(methods)) if methods else fallback
+
+
+def log_crash(scope: Scope, exc: BaseException) -> None:
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     log.error(
         "api.request.crashed",
-        method=request.method,
-        path=request.url.path,
+        method=scope.get("method"),
+        path=scope.get("path"),
         error_type=type(exc).__name__,
         where=f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else None,
     )
-    return error_response(500, "internal_error", "An unexpected error occurred.")
+    log.debug(
+        "api.request.crash_traceback",
+        traceback="".join(traceback.format_tb(exc.__traceback__)),
+    )
+
+
+class CatchUnexpected:
+    """Answers an unexpected error with a 500 in the error shape and logs it once.
+
+    It sits inside Starlette's own error middleware, which would log the whole
+    traceback (and the exception's text) through the server's logger."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_crash(scope, exc)
+            if started:
+                return  # the status is out; the server closes the connection
+            response = error_response(500, "internal_error", "An unexpected error occurred.")
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(ClarionError, on_clarion_error)
-    app.add_exception_handler(Exception, on_unexpected_error)
+    app.add_middleware(CatchUnexpected)

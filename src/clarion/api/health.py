@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse
 
 from clarion import __version__
 from clarion.api.errors import error_response
+from clarion.api.openapi import errors
 from clarion.bootstrap import Container
 from clarion.observability.logging import get_logger
 from clarion.ports import Component
 
 router = APIRouter(prefix="/health", tags=["health"])
+NOT_READY = errors(503)
 log = get_logger(__name__)
 
 
@@ -47,7 +49,7 @@ def not_ready(components: dict[str, dict[str, Any]]) -> JSONResponse:
     return error_response(503, "not_ready", f"Not ready: {', '.join(down)} down.", details)
 
 
-@router.get("", summary="Overall status, version, uptime and each component")
+@router.get("", summary="Overall status, version, uptime and each component", responses=NOT_READY)
 async def health(request: Request) -> JSONResponse:
     container: Container = request.app.state.container
     components = await check_all(container)
@@ -66,7 +68,11 @@ async def liveness() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readiness", summary="200 when every configured component answers, else 503")
+@router.get(
+    "/readiness",
+    summary="200 when every configured component answers, else 503",
+    responses=NOT_READY,
+)
 async def readiness(request: Request) -> JSONResponse:
     components = await check_all(request.app.state.container)
     if any(result["status"] != "up" for result in components.values()):

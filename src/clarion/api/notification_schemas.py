@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
-from clarion.api.schemas import E164, EMAIL_PATTERN, PushToken, RequestModel, ResponseModel
+from clarion.api.schemas import E164, Email, Moment, PushToken, RequestModel, ResponseModel
 from clarion.domain.enums import (
     Channel,
     EventType,
@@ -28,7 +28,7 @@ class EmailPayload(RequestModel):
     subject: Short
     body: Text
     html: Annotated[str, Field(max_length=100_000)] | None = None
-    to: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
+    to: Email | None = Field(default=None, description="Default: the user's email.")
 
 
 class SmsPayload(RequestModel):
@@ -60,7 +60,7 @@ class NotificationFields(RequestModel):
     user_id: uuid.UUID
     type: NotificationType
     priority: Priority = Priority.MEDIUM
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Moment | None = None
     metadata: Metadata | None = None
 
 
@@ -99,12 +99,21 @@ NotificationCreateAdapter: TypeAdapter[AnyNotification] = TypeAdapter(Notificati
 
 
 class NotificationBatch(RequestModel):
-    # items are validated one by one, so one bad item does not reject the rest
-    notifications: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
+    # items are validated one by one, so one bad item (even one that is not an
+    # object) gets its own error and does not reject the rest
+    notifications: Annotated[
+        list[Any],
+        Field(
+            min_length=1,
+            max_length=1000,
+            description="Each item is a notification as POST /notifications takes it. Items are "
+            "checked one by one: a bad item gets its own error in `results`.",
+        ),
+    ]
 
 
 class NotificationUpdate(RequestModel):
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Moment | None = None
     priority: Priority | None = None
     metadata: Metadata | None = None
     status: Literal["CANCELLED"] | None = Field(

@@ -2,32 +2,95 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from limits import parse_many
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from clarion.domain.enums import Role
 from clarion.domain.identity import ApiKey, Scope, UserAccount
+from clarion.domain.mailbox import mailbox_problem
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-Email = Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)]
+# JSON nested deeper than this is refused before anything walks it
+MAX_NESTING = 32
+
+
+def one_mailbox(value: str) -> str:
+    if problem := mailbox_problem(value):
+        raise ValueError(f"must be one email address ({problem})")
+    return value
+
+
+Email = Annotated[
+    str,
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(one_mailbox),
+]
 # argon2 cost grows with input; a cap keeps one request from buying a lot of CPU
 Password = Annotated[str, Field(min_length=1, max_length=256)]
+# the least length is the server's setting; the OpenAPI document states it
+NEW_PASSWORD_MARK = "x-clarion-new-password"  # noqa: S105 (a schema key)
+NewPassword = Annotated[
+    str, Field(min_length=1, max_length=256, json_schema_extra={NEW_PASSWORD_MARK: True})
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+# offsets beyond this would only scan; the databases cannot take 2**63 at all
+Offset = Annotated[int, Field(ge=0, le=1_000_000)]
+
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
 
 
-def contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(contains_nul(v) for v in value)
-    return False
+def rfc3339_text(value: Any) -> Any:
+    """Times are RFC 3339 strings with an offset: no epoch numbers, no bare dates."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2030-01-01T09:00:00Z")
+    return value
+
+
+def in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of representable times") from None
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValidator(in_utc)]
+
+
+def nesting_problem(value: Any, max_depth: int = MAX_NESTING) -> str | None:
+    """Why a decoded JSON value is refused (a NUL character, nesting deeper than
+    `max_depth`), or None. Walks without recursion, so no depth can crash it."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                # PostgreSQL stores no U+0000 in text or JSON: refused on every backend
+                return "text must not contain the NUL character (U+0000)"
+        elif isinstance(item, dict | list | tuple):
+            if depth >= max_depth:
+                return f"must not nest objects and arrays more than {max_depth} levels deep"
+            children = (
+                [c for pair in item.items() for c in pair] if isinstance(item, dict) else item
+            )
+            pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
@@ -40,10 +103,9 @@ class RequestModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul_characters(cls, data: Any) -> Any:
-        # PostgreSQL stores no U+0000 in text or JSON: refuse it on every backend alike
-        if contains_nul(data):
-            raise ValueError("text must not contain the NUL character (U+0000)")
+    def _bounded_and_without_nul(cls, data: Any) -> Any:
+        if problem := nesting_problem(data):
+            raise ValueError(problem)
         return data
 
 
@@ -53,8 +115,12 @@ class ResponseModel(BaseModel):
 
 class RegisterRequest(RequestModel):
     email: Email
-    password: Password
+    password: NewPassword
     name: Name
+
+
+class UserCreate(RegisterRequest):
+    phone: E164 | None = None
 
 
 class LoginRequest(RequestModel):
@@ -105,7 +171,7 @@ class UserPage(ResponseModel):
 class UserUpdate(RequestModel):
     name: Name | None = None
     email: Email | None = None
-    password: Password | None = None
+    password: NewPassword | None = None
     phone: E164 | Literal[""] | None = Field(
         default=None, description="E.164 number for SMS; an empty string removes it."
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from clarion.domain.delivery import QueueMessage, queue_key
-from clarion.domain.enums import NotificationStatus, Priority
+from clarion.domain.enums import Channel, NotificationStatus, Priority
 from clarion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from clarion.domain.identity import Principal, RequestContext, Scope
 from clarion.domain.notifications import (
@@ -36,6 +36,48 @@ def may_target(principal: Principal, user_id: uuid.UUID) -> bool:
     if principal.is_admin or principal.kind == "api_key":
         return principal.may(Scope.NOTIFICATIONS_WRITE)
     return principal.user_id == user_id
+
+
+# The payload field that names an explicit recipient, per channel.
+ADDRESS_FIELDS = {
+    Channel.EMAIL: "to",
+    Channel.SMS: "to",
+    Channel.PUSH: "token",
+    Channel.WEBHOOK: "url",
+}
+
+
+def may_address(principal: Principal) -> bool:
+    """Explicit addresses, device tokens and webhook URLs are for admins and keys
+    with notifications:write; a user's notifications go to their own contacts."""
+    return (principal.is_admin or principal.kind == "api_key") and principal.may(
+        Scope.NOTIFICATIONS_WRITE
+    )
+
+
+def refusal(principal: Principal, item: NewNotification) -> Forbidden | None:
+    """Why the principal may not send this notification, or None."""
+    if not may_target(principal, item.user_id):
+        return Forbidden("You may send notifications only to yourself.")
+    if may_address(principal):
+        return None
+    if item.channel is Channel.WEBHOOK:
+        return Forbidden(
+            "Only admins and API keys with notifications:write may send webhooks.",
+            details=[field_error("channel", "webhooks need an admin or an API key")],
+        )
+    name = ADDRESS_FIELDS.get(item.channel)
+    if name is not None and name in item.payload:
+        return Forbidden(
+            f"Only admins and API keys with notifications:write may set payload.{name}.",
+            details=[
+                field_error(
+                    f"payload.{name}",
+                    "leave it out: your notifications go to your own contacts",
+                )
+            ],
+        )
+    return None
 
 
 def may_read_all(principal: Principal) -> bool:
@@ -91,8 +133,8 @@ class NotificationService:
         caller learns nothing about which user ids exist."""
         require(principal, Scope.NOTIFICATIONS_WRITE)
         for item in items:
-            if not may_target(principal, item.user_id):
-                raise Forbidden("You may send notifications only to yourself.")
+            if refused := refusal(principal, item):
+                raise refused
 
     async def publish(self, messages: Sequence[QueueMessage]) -> None:
         if self._confirm:

@@ -38,6 +38,29 @@ def audit_entry(
     )
 
 
+async def create_user(
+    uow: UnitOfWork,
+    auth: AuthService,
+    principal: Principal,
+    context: RequestContext,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    phone: str | None,
+) -> UserAccount:
+    """An admin opens an account (the way in when registration is closed)."""
+    require_admin(principal)
+    user = await auth.register(uow, email=email, password=password, name=name)
+    if phone:
+        user = replace(user, phone=phone)
+        await uow.users.save(user)
+    await uow.audit.record(
+        audit_entry(principal, "user.create", "user", user.id, context, after={"role": "USER"})
+    )
+    return user
+
+
 async def visible_user(uow: UnitOfWork, principal: Principal, user_id: uuid.UUID) -> UserAccount:
     """The account, if the principal may see it; others' accounts look absent."""
     if not principal.is_admin and principal.user_id != user_id:

@@ -52,14 +52,22 @@ class LimitsRateLimiter:
         if not await self._storage.check():
             raise ConnectionError("rate limit storage did not answer")
 
-    async def hit(self, key: str, tiers: str) -> RateDecision:
+    async def hit(self, key: str, tiers: str, cost: int = 1) -> RateDecision:
         items = parse_tiers(tiers)
+        # Look before spending, so a batch too big for a later tier does not use
+        # up an earlier one; then spend, stopping at the first refusal (another
+        # process may have spent meanwhile).
         allowed = True
-        for item in items:
-            # stop at the first refusal so a refused request spends no budget further on
-            if not await self._limiter.hit(item, key):
-                allowed = False
-                break
+        if cost > 1 and len(items) > 1:
+            for item in items:
+                if not await self._limiter.test(item, key, cost=cost):
+                    allowed = False
+                    break
+        if allowed:
+            for item in items:
+                if not await self._limiter.hit(item, key, cost=cost):
+                    allowed = False
+                    break
         states = []
         now = time.time()
         for item in items:

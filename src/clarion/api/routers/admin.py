@@ -9,12 +9,15 @@ from fastapi import APIRouter, Query, status
 
 from clarion.api.deps import ContainerDep, ContextDep, PrincipalDep, UowDep
 from clarion.api.notification_schemas import DeadLetterOut, EventOut, NotificationOut
+from clarion.api.openapi import errors
 from clarion.api.routers.users import list_users
 from clarion.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    Offset,
     RoleChange,
+    UserCreate,
     UserOut,
     UserPage,
 )
@@ -32,13 +35,40 @@ async def admin_list_users(
     principal: PrincipalDep,
     uow: UowDep,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> UserPage:
     return await list_users(principal, uow, search, offset, limit)
 
 
-@router.post("/users/{user_id}/role", response_model=UserOut)
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=errors(409),
+    summary="Open an account for someone (audited)",
+)
+async def create_user(
+    body: UserCreate,
+    principal: PrincipalDep,
+    uow: UowDep,
+    container: ContainerDep,
+    context: ContextDep,
+) -> UserOut:
+    user = await users.create_user(
+        uow,
+        container.auth,
+        principal,
+        context,
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        phone=body.phone,
+    )
+    return UserOut.of(user)
+
+
+@router.post("/users/{user_id}/role", response_model=UserOut, responses=errors(409))
 async def change_role(
     user_id: uuid.UUID, body: RoleChange, principal: PrincipalDep, uow: UowDep, context: ContextDep
 ) -> UserOut:
@@ -65,7 +95,12 @@ async def list_api_keys(principal: PrincipalDep, uow: UowDep) -> list[ApiKeyOut]
     return [ApiKeyOut.of(key) for key in await api_keys.list_api_keys(uow, principal)]
 
 
-@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyOut,
+    summary="Revoke an API key",
+    responses=errors(409),
+)
 async def revoke_api_key(
     key_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, context: ContextDep
 ) -> ApiKeyOut:
@@ -76,7 +111,7 @@ async def revoke_api_key(
 async def dead_letters(
     principal: PrincipalDep,
     uow: UowDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DeadLetterOut]:
     require_admin(principal)
@@ -95,7 +130,9 @@ async def dead_letters(
     ]
 
 
-@router.post("/notifications/{notification_id}/retry", response_model=NotificationOut)
+@router.post(
+    "/notifications/{notification_id}/retry", response_model=NotificationOut, responses=errors(409)
+)
 async def retry_notification(
     notification_id: uuid.UUID,
     principal: PrincipalDep,

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from clarion.api.deps import ContainerDep, PrincipalDep, UowDep
 from clarion.api.notification_schemas import NotificationOut
-from clarion.api.schemas import ResponseModel
+from clarion.api.schemas import Offset, ResponseModel
 from clarion.domain.errors import Forbidden, NotFound
 from clarion.domain.identity import Principal
 from clarion.domain.time import utcnow
@@ -52,7 +52,7 @@ def owner(principal: Principal) -> uuid.UUID:
 async def inbox(
     principal: PrincipalDep,
     uow: UowDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     unread_only: Annotated[bool, Query(alias="unreadOnly")] = False,
 ) -> InboxPage:

@@ -8,14 +8,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 
-from clarion.api.deps import ContainerDep, PrincipalDep, UowDep
+from clarion.api.deps import ContainerDep, PrincipalDep, UowDep, charge_notifications
 from clarion.api.errors import error_body, error_path
 from clarion.api.idempotency import idempotent, request_hash
 from clarion.api.notification_schemas import (
@@ -30,9 +30,11 @@ from clarion.api.notification_schemas import (
     NotificationPage,
     NotificationUpdate,
 )
+from clarion.api.openapi import errors
+from clarion.api.schemas import Moment
 from clarion.bootstrap import Container
 from clarion.domain.enums import Channel, NotificationStatus, NotificationType, Priority
-from clarion.domain.errors import InvalidInput, field_error
+from clarion.domain.errors import ClarionError, InvalidInput, field_error
 from clarion.domain.identity import Principal, Scope
 from clarion.domain.notifications import NewNotification
 from clarion.domain.pipeline import NotificationQuery, Page
@@ -79,18 +81,26 @@ def dump(model: NotificationOut) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=NotificationOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NotificationOut,
+    responses=errors(409),
+)
 async def create_notification(
     body: NotificationCreate,
     principal: PrincipalDep,
     uow: UowDep,
     container: ContainerDep,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def handle() -> tuple[int, Any]:
         item = new_notification(body)
         if refused := url_refusal(container, item):
             raise refused
+        container.notifications.authorize(principal, [item])
+        await charge_notifications(container, request, principal, 1)
         [record] = await container.notifications.accept(uow, principal, [item])
         await container.cache.invalidate_tag(user_tag(record.user_id))
         return 201, dump(NotificationOut.of(record))
@@ -99,12 +109,18 @@ async def create_notification(
     return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
 
 
-@router.post("/batch", response_model=BatchResult, summary="Up to 1,000 notifications")
+@router.post(
+    "/batch",
+    response_model=BatchResult,
+    summary="Up to 1,000 notifications",
+    responses=errors(409),
+)
 async def create_batch(
     body: NotificationBatch,
     principal: PrincipalDep,
     uow: UowDep,
     container: ContainerDep,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def handle() -> tuple[int, Any]:
@@ -117,11 +133,13 @@ async def create_batch(
                 results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
                 continue
             if refused := url_refusal(container, item):
-                error = error_body(422, refused.code, str(refused), refused.details)
-                results[index] = BatchItemResult(index=index, status=422, error=error)
+                results[index] = item_refused(index, refused)
                 continue
             valid.append((index, item))
+        # a caller who may not send one of the items is refused the whole batch
+        # (403) before anything about the recipients is looked up
         container.notifications.authorize(principal, [item for _, item in valid])
+        await charge_notifications(container, request, principal, len(valid))
         unknown = await container.notifications.unknown_recipients(
             uow, principal, {item.user_id for _, item in valid}
         )
@@ -129,11 +147,7 @@ async def create_batch(
             if item.user_id in unknown:
                 valid.remove((index, item))
                 details = [field_error("userId", "no such user", kind="not_found")]
-                results[index] = BatchItemResult(
-                    index=index,
-                    status=422,
-                    error=error_body(422, "validation_error", "No such user.", details),
-                )
+                results[index] = item_refused(index, InvalidInput("No such user.", details=details))
         records = await container.notifications.accept(uow, principal, [i for _, i in valid])
         for (index, _), record in zip(valid, records, strict=True):
             results[index] = BatchItemResult(
@@ -149,6 +163,11 @@ async def create_batch(
 
     fingerprint = request_hash("/notifications/batch", body.model_dump(mode="json"))
     return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
+
+
+def item_refused(index: int, error: ClarionError) -> BatchItemResult:
+    body = error_body(error.status, error.code, error.message, error.details)
+    return BatchItemResult(index=index, status=error.status, error=body)
 
 
 def item_error(exc: ValidationError) -> dict[str, Any]:
@@ -180,8 +199,8 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         after = datetime.fromisoformat(created)
         if after.tzinfo is None:
             raise ValueError("cursor time without offset")
-        return after, uuid.UUID(last_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return after.astimezone(UTC), uuid.UUID(last_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             "The cursor is not valid.",
             details=[field_error("cursor", "not a cursor", location="query")],
@@ -234,8 +253,8 @@ async def list_notifications(
     channels: Channels = None,
     types: Types = None,
     priorities: Priorities = None,
-    created_from: Annotated[AwareDatetime | None, Query(alias="createdFrom")] = None,
-    created_to: Annotated[AwareDatetime | None, Query(alias="createdTo")] = None,
+    created_from: Annotated[Moment | None, Query(alias="createdFrom")] = None,
+    created_to: Annotated[Moment | None, Query(alias="createdTo")] = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> JSONResponse:
@@ -245,7 +264,7 @@ async def list_notifications(
     return await cached_page(container, uow, principal, query)
 
 
-@router.get("/user/{user_id}", response_model=NotificationPage)
+@router.get("/user/{user_id:uuid}", response_model=NotificationPage)
 async def list_for_user(
     user_id: uuid.UUID,
     principal: PrincipalDep,
@@ -280,7 +299,7 @@ async def cached_page(
     return JSONResponse(data)
 
 
-@router.get("/{notification_id}", response_model=NotificationOut)
+@router.get("/{notification_id:uuid}", response_model=NotificationOut)
 async def get_notification(
     notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
 ) -> JSONResponse:
@@ -300,7 +319,7 @@ async def get_notification(
     return JSONResponse(data)
 
 
-@router.get("/{notification_id}/events", response_model=list[EventOut])
+@router.get("/{notification_id:uuid}/events", response_model=list[EventOut])
 async def get_events(
     notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
 ) -> list[EventOut]:
@@ -308,7 +327,7 @@ async def get_events(
     return [EventOut.of(e) for e in await uow.notifications.events(notification_id)]
 
 
-@router.patch("/{notification_id}", response_model=NotificationOut)
+@router.patch("/{notification_id:uuid}", response_model=NotificationOut)
 async def update_notification(
     notification_id: uuid.UUID,
     body: NotificationUpdate,
@@ -333,7 +352,7 @@ async def update_notification(
     return NotificationOut.of(record)
 
 
-@router.delete("/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{notification_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def cancel_notification(
     notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
 ) -> Response:

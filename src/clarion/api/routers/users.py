@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from clarion.api.deps import ContainerDep, ContextDep, PrincipalDep, UowDep
-from clarion.api.schemas import UserOut, UserPage, UserUpdate
+from clarion.api.openapi import errors
+from clarion.api.schemas import Offset, UserOut, UserPage, UserUpdate
 from clarion.services import users
+from clarion.services.cache_keys import user_tag
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -19,7 +21,7 @@ async def list_users(
     principal: PrincipalDep,
     uow: UowDep,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> UserPage:
     found, total = await users.list_users(uow, principal, search=search, offset=offset, limit=limit)
@@ -31,7 +33,12 @@ async def get_user(user_id: uuid.UUID, principal: PrincipalDep, uow: UowDep) -> 
     return UserOut.of(await users.visible_user(uow, principal, user_id))
 
 
-@router.patch("/{user_id}", response_model=UserOut, summary="Update name, email, password or phone")
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Update name, email, password or phone",
+    responses=errors(409),
+)
 async def update_user(
     user_id: uuid.UUID,
     body: UserUpdate,
@@ -54,8 +61,18 @@ async def update_user(
     return UserOut.of(user)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
 async def delete_user(
-    user_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, context: ContextDep
+    user_id: uuid.UUID,
+    principal: PrincipalDep,
+    uow: UowDep,
+    context: ContextDep,
+    container: ContainerDep,
 ) -> None:
     await users.delete_user(uow, principal, user_id, context)
+
+    async def forget_cached_views() -> None:
+        # the user's notification pages and notifications go with them
+        await container.cache.invalidate_tag(user_tag(user_id))
+
+    uow.after_commit(forget_cached_views)

@@ -26,6 +26,7 @@ from clarion.adapters.receipt_signatures import (
     verify_twilio,
 )
 from clarion.api.deps import ContainerDep, UowDep
+from clarion.api.openapi import errors
 from clarion.domain.errors import Forbidden
 from clarion.domain.receipts import Applied
 from clarion.domain.time import utcnow
@@ -34,7 +35,8 @@ from clarion.ports import Cache, UnitOfWork
 from clarion.services.cache_keys import forget_notifications
 from clarion.services.receipts import Receipts, sendgrid_receipts, tally, twilio_receipts
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# signed by the provider, not authenticated by a token: a bad signature is 403
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=errors(403, 413))
 log = get_logger(__name__)
 
 SendGridSignature = Annotated[str | None, Header(alias="X-Twilio-Email-Event-Webhook-Signature")]
