@@ -13,6 +13,8 @@ import uvicorn
 
 from clarion import __version__
 from clarion.adapters.db import migrate as migrations
+from clarion.adapters.providers.registry import webhook_secret
+from clarion.adapters.token_keys import load_token_keys
 from clarion.bootstrap import Container, build_container
 from clarion.config import ConfigError, Settings, load_settings, unknown_variables
 from clarion.domain.enums import Role
@@ -145,6 +147,7 @@ def api(
             fg="red",
         )
         raise typer.Exit(2)
+    secrets_or_exit(settings)
     uvicorn.run(
         "clarion.api.app:create_app",
         factory=True,
@@ -156,6 +159,17 @@ def api(
         log_level=settings.log_level.lower(),
         forwarded_allow_ips=settings.trusted_proxies,
     )
+
+
+def secrets_or_exit(settings: Settings) -> None:
+    """The API processes build their objects inside the server's start-up, where a
+    bad secret would end in a traceback; it is checked here first instead."""
+    try:
+        load_token_keys(settings)
+        webhook_secret(settings)
+    except ConfigError as exc:
+        typer.secho(f"clarion: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
 
 
 def scaled_out_or_exit(command: str) -> Settings:

@@ -32,7 +32,7 @@ API_KEY = "SG.test-key-0123456789"
 SENDER = "Clarion <no-reply@example.com>"
 FAILURES = 3
 COOLDOWN = 1.0
-WEBHOOK_SECRET = "whsec-test-0123456789abcdef"
+WEBHOOK_SECRET = "whsec-test-0123456789abcdef0123456789"
 
 
 @pytest.fixture

@@ -1,16 +1,21 @@
-"""Signing keys: generated and kept for the embedded mode, required when scaled out,
-and asymmetric algorithms accepted from PEM files."""
+"""Signing keys: generated and kept for the embedded mode (whole, and one for all
+processes), required when scaled out, never empty or short, and asymmetric
+algorithms accepted from PEM files."""
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from clarion.adapters.token_keys import load_token_keys
+from clarion.adapters.token_keys import hmac_secret, load_token_keys
 from clarion.config import ConfigError
 from clarion.domain.errors import Unauthorized
 from clarion.services.tokens import TokenKeys, TokenService
@@ -109,3 +114,74 @@ def test_a_missing_key_file_is_reported_by_variable(tmp_path: Path) -> None:
     settings = make_settings(jwt_algorithm="RS256", jwt_private_key_file=tmp_path / "absent.pem")
     with pytest.raises(ConfigError, match="CLARION_JWT_PRIVATE_KEY_FILE"):
         load_token_keys(settings)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"too-short-to-sign-with\n"])
+def test_an_empty_or_short_secret_file_stops_the_start_and_says_what_to_do(
+    tmp_path: Path, content: bytes
+) -> None:
+    """What a crash between creating and writing the file used to leave: every
+    login then failed while readiness said ready."""
+    (tmp_path / "jwt-secret").write_bytes(content)
+    with pytest.raises(ConfigError) as refused:
+        load_token_keys(make_settings(jwt_secret=None, data_dir=tmp_path))
+    message = str(refused.value)
+    assert str((tmp_path / "jwt-secret").absolute()) in message
+    assert "Delete the file" in message
+    assert "CLARION_JWT_SECRET" in message
+    if content.strip():
+        assert content.strip().decode() not in message
+
+
+CRASH_WHILE_WRITING = """
+import os, sys
+from clarion.adapters.token_keys import hmac_secret
+from clarion.config import Settings
+
+def crash(*args, **kwargs):
+    os._exit(9)  # killed once the file is open, before the secret is in it
+
+os.fdopen = crash
+hmac_secret(Settings(_env_file=None, data_dir=sys.argv[1]))
+"""
+
+
+def test_a_crash_while_generating_leaves_no_half_written_secret(tmp_path: Path) -> None:
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_WHILE_WRITING, str(tmp_path)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("CLARION_")},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert crashed.returncode == 9, crashed.stderr
+
+    assert not (tmp_path / "jwt-secret").exists()
+    keys = load_token_keys(make_settings(jwt_secret=None, data_dir=tmp_path))
+    assert isinstance(keys.signing_key, bytes)
+    assert len(keys.signing_key) >= 64
+    assert (tmp_path / "jwt-secret").read_bytes() == keys.signing_key
+
+
+def test_a_process_that_starts_while_another_writes_the_secret_agrees_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second process generating the secret at the very moment the first one
+    writes its file ends up with the same secret as the first, never an empty one."""
+    settings = make_settings(jwt_secret=None, data_dir=tmp_path)
+    real_fdopen = os.fdopen
+    rival: list[bytes] = []
+
+    def second_process_starts_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(*args, **kwargs)
+        if not rival:
+            rival.append(b"")  # the rival's own write does not start a third
+            rival[0] = hmac_secret(settings)
+        return handle
+
+    monkeypatch.setattr(os, "fdopen", second_process_starts_meanwhile)
+    first = hmac_secret(settings)
+
+    assert rival, "the rival never ran: the secret is no longer written through os.fdopen"
+    assert len(first) >= 64
+    assert first == rival[0] == (tmp_path / "jwt-secret").read_bytes()

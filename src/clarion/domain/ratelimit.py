@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,10 @@ class TierState:
 class RateDecision:
     allowed: bool
     tiers: tuple[TierState, ...]
+
+    def labelled(self, label: str) -> RateDecision:
+        """The same decision with its tiers named after what they count."""
+        return replace(self, tiers=tuple(replace(t, name=f"{label}-{t.name}") for t in self.tiers))
 
     def headers(self) -> dict[str, str]:
         """`RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers),

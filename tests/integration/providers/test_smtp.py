@@ -187,3 +187,52 @@ async def test_a_line_break_in_the_recipient_cannot_add_recipients(
     assert result.outcome is Outcome.PERMANENT
     assert not result.provider_fault
     assert mailbox.received == []
+
+
+class EveryRcpt(Mailbox):
+    """A mailbox that also notes every RCPT TO it is sent, refused or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rcpt_commands: list[str] = []
+
+    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        self.rcpt_commands.append(address)
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "ok@x.example,postmaster,root",
+        "ok@x.example, root@localhost",
+        "ok@x.example;root",
+        "Ada <ada@example.com>, root",
+        "ada@example.com (root)",
+        "postmaster",
+        "postmaster@[127.0.0.1]",
+    ],
+)
+async def test_a_recipient_that_is_not_one_address_reaches_no_mailbox(recipient: str) -> None:
+    mailbox = EveryRcpt()
+    with smtp_server(mailbox) as port:
+        result = await provider(port).send(email(recipient=recipient))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert not result.provider_fault
+    assert result.error is not None
+    assert result.error.startswith("smtp: invalid recipient")
+    assert mailbox.rcpt_commands == []
+    assert mailbox.received == []
+
+
+async def test_one_address_gets_exactly_one_rcpt_to() -> None:
+    mailbox = EveryRcpt()
+    with smtp_server(mailbox) as port:
+        result = await provider(port).send(email(recipient="ada@example.com"))
+
+    assert result.outcome is Outcome.SENT
+    assert mailbox.rcpt_commands == ["ada@example.com"]
+    assert mailbox.recipients == [["ada@example.com"]]

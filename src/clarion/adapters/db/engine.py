@@ -16,8 +16,12 @@ from clarion.config import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    # hide_parameters: a database error's text names the statement but not the
+    # bound values (passwords, addresses), wherever that text ends up
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            settings.database_url, connect_args={"timeout": 30}, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -25,6 +29,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size // 2,
         pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 

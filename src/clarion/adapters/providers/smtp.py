@@ -4,6 +4,11 @@ Reply codes decide the outcome: 5xx refusals of the message or its recipient
 fail for good, 4xx ones are retried. A server we cannot reach, that times out,
 rejects our login or our sender is unwell or misconfigured: that counts against
 the provider's circuit.
+
+A recipient must be exactly one bare mailbox (`clarion.domain.mailbox`) and is
+handed to the client explicitly, so the server gets one RCPT TO for it: a list
+or a display name never reaches the server, nor is a recipient read back from
+the headers.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from email.utils import make_msgid, parseaddr
 import aiosmtplib
 
 from clarion.domain.delivery import OutgoingMessage, SendResult
+from clarion.domain.mailbox import mailbox_problem
 
 MAX_ERROR_LENGTH = 200
 SERVER_UNAVAILABLE = 421  # the server is closing the channel, not judging the message
@@ -46,15 +52,19 @@ class SmtpProvider:
         self._timeout = timeout
 
     async def send(self, message: OutgoingMessage) -> SendResult:
+        problem = mailbox_problem(message.recipient)
+        if problem is not None:
+            return SendResult.permanent(self.name, f"smtp: invalid recipient: {problem}")
         message_id = make_msgid(domain=self._domain)
         try:
             email = self._email(message, message_id)
         except ValueError:
-            # a line break in a header: refuse rather than let it inject headers
-            return SendResult.permanent(self.name, "smtp: invalid recipient or subject")
+            # a line break in the subject: refuse rather than let it inject headers
+            return SendResult.permanent(self.name, "smtp: invalid subject")
         try:
             await aiosmtplib.send(
                 email,
+                recipients=[message.recipient],  # never derived from the headers
                 hostname=self._host,
                 port=self._port,
                 username=self._username,
