@@ -113,7 +113,12 @@ def notification_tiers_for(principal: Principal, container: Container) -> str:
 
 
 async def apply_limit(
-    container: Container, request: Request, key: str, tiers: str, cost: int = 1
+    container: Container,
+    request: Request,
+    key: str,
+    tiers: str,
+    cost: int = 1,
+    label: str = "",
 ) -> None:
     if not container.settings.rate_limit_enabled:
         return
@@ -124,6 +129,8 @@ async def apply_limit(
         # readiness reports the outage
         log.warning("ratelimit.storage.failed", error=type(exc).__name__)
         return
+    if label:
+        decision = decision.labelled(label)
     report_budget(request, decision)
     if not decision.allowed:
         raise RateLimited("Too many requests; slow down.", headers=decision.headers())
@@ -157,6 +164,7 @@ async def charge_notifications(
         f"notifications:{principal.kind}:{principal.id}",
         notification_tiers_for(principal, container),
         cost=count,
+        label="notifications",
     )
 
 
