@@ -8,7 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from clarion.api.schemas import E164, Email, Moment, PushToken, RequestModel, ResponseModel
+from clarion.api.schemas import (
+    E164,
+    Email,
+    Moment,
+    PartModel,
+    PushToken,
+    RequestModel,
+    ResponseModel,
+)
 from clarion.domain.enums import (
     Channel,
     EventType,
@@ -24,19 +32,19 @@ Short = Annotated[str, Field(min_length=1, max_length=500)]
 Metadata = Annotated[dict[str, Any], Field(max_length=50)]
 
 
-class EmailPayload(RequestModel):
+class EmailPayload(PartModel):
     subject: Short
     body: Text
     html: Annotated[str, Field(max_length=100_000)] | None = None
     to: Email | None = Field(default=None, description="Default: the user's email.")
 
 
-class SmsPayload(RequestModel):
+class SmsPayload(PartModel):
     body: Annotated[str, Field(min_length=1, max_length=1600)]
     to: E164 | None = Field(default=None, description="Default: the user's phone.")
 
 
-class PushPayload(RequestModel):
+class PushPayload(PartModel):
     title: Short
     body: Text
     data: dict[str, str] | None = None
@@ -45,13 +53,13 @@ class PushPayload(RequestModel):
     )
 
 
-class InAppPayload(RequestModel):
+class InAppPayload(PartModel):
     title: Short
     body: Text
     data: dict[str, Any] | None = None
 
 
-class WebhookPayload(RequestModel):
+class WebhookPayload(PartModel):
     url: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
     data: dict[str, Any] = Field(description="The JSON sent to the URL, signed.")
 
@@ -98,7 +106,7 @@ NotificationCreate = Annotated[AnyNotification, Field(discriminator="channel")]
 NotificationCreateAdapter: TypeAdapter[AnyNotification] = TypeAdapter(NotificationCreate)
 
 
-class NotificationBatch(RequestModel):
+class NotificationBatch(PartModel):
     # items are validated one by one, so one bad item (even one that is not an
     # object) gets its own error and does not reject the rest
     notifications: Annotated[

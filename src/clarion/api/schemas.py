@@ -98,8 +98,15 @@ E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
 PushToken = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-class RequestModel(BaseModel):
+class PartModel(BaseModel):
+    """A part of a request body (a payload), or a body whose parts are checked one
+    by one (a batch): checked for nesting and NUL by the model that holds it."""
+
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, str_strip_whitespace=False)
+
+
+class RequestModel(PartModel):
+    """A request body: the whole of it is walked once for nesting and NUL."""
 
     @model_validator(mode="before")
     @classmethod
