@@ -60,7 +60,16 @@ class InAppPayload(PartModel):
 
 
 class WebhookPayload(PartModel):
-    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
+    url: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=2048,
+            pattern=r"^https?://",
+            json_schema_extra={"format": "uri"},
+            description="An http(s) URL on a public address (internal ones are refused: 422).",
+        ),
+    ]
     data: dict[str, Any] = Field(description="The JSON sent to the URL, signed.")
 
 

@@ -20,6 +20,12 @@ from pydantic import BaseModel, Field
 from clarion.api.schemas import NEW_PASSWORD_MARK
 from clarion.config import Settings
 
+DESCRIPTION = (
+    "Every error answers in the `Error` shape. Text anywhere in a request body must "
+    "not contain U+0000 (422), and JSON may nest at most 32 levels. Times are RFC 3339 "
+    "with an offset. Send an access token or an API key as `Authorization: Bearer`, "
+    "or an API key as `X-API-Key`."
+)
 ERROR_SCHEMA = "Error"
 ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
 
@@ -84,6 +90,7 @@ def build_document(app: FastAPI, settings: Settings) -> dict[str, Any]:
         title=app.title,
         version=app.version,
         summary=app.summary,
+        description=DESCRIPTION,
         routes=app.routes,
     )
     components = document.setdefault("components", {})

@@ -197,10 +197,19 @@ def check_limits(value: str | None) -> str | None:
     return value
 
 
+# what `limits` parses, stated for the document: "100/second;5000/minute", "10 per 2 hours"
+TIER = r"[1-9][0-9]{0,8} ?(/|per) ?([1-9][0-9]{0,4} )?(second|minute|hour|day|month|year)s?"
+LIMITS_PATTERN = rf"^{TIER}(;{TIER})*$"
+
+
 class ApiKeyCreate(RequestModel):
     name: Name
     scopes: Annotated[list[Scope], Field(min_length=1)]
-    rate_limit: Annotated[str | None, AfterValidator(check_limits)] = None
+    rate_limit: Annotated[
+        str | None,
+        Field(max_length=200, pattern=LIMITS_PATTERN),
+        AfterValidator(check_limits),
+    ] = None
 
 
 class ApiKeyOut(ResponseModel):

@@ -95,12 +95,7 @@ async def list_api_keys(principal: PrincipalDep, uow: UowDep) -> list[ApiKeyOut]
     return [ApiKeyOut.of(key) for key in await api_keys.list_api_keys(uow, principal)]
 
 
-@router.delete(
-    "/api-keys/{key_id}",
-    response_model=ApiKeyOut,
-    summary="Revoke an API key",
-    responses=errors(409),
-)
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 async def revoke_api_key(
     key_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, context: ContextDep
 ) -> ApiKeyOut:

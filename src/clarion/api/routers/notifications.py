@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from clarion.api.deps import ContainerDep, PrincipalDep, UowDep, charge_notifications
 from clarion.api.errors import error_body, error_path
-from clarion.api.idempotency import idempotent, request_hash
+from clarion.api.idempotency import MAX_KEY_LENGTH, idempotent, request_hash
 from clarion.api.notification_schemas import (
     AnyNotification,
     BatchItemResult,
@@ -50,7 +50,15 @@ from clarion.services.cache_keys import (
 from clarion.services.notifications import may_see
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Replays the first answer for 24 hours; another body with it is 422.",
+    ),
+]
 
 
 def new_notification(body: AnyNotification) -> NewNotification:
@@ -327,7 +335,7 @@ async def get_events(
     return [EventOut.of(e) for e in await uow.notifications.events(notification_id)]
 
 
-@router.patch("/{notification_id:uuid}", response_model=NotificationOut)
+@router.patch("/{notification_id:uuid}", response_model=NotificationOut, responses=errors(409))
 async def update_notification(
     notification_id: uuid.UUID,
     body: NotificationUpdate,
@@ -352,7 +360,9 @@ async def update_notification(
     return NotificationOut.of(record)
 
 
-@router.delete("/{notification_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{notification_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409)
+)
 async def cancel_notification(
     notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
 ) -> Response:
