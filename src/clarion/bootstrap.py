@@ -30,12 +30,13 @@ from clarion.adapters.token_keys import load_token_keys
 from clarion.config import Settings
 from clarion.domain.notifications import RetryPolicy
 from clarion.domain.webhooks import AddressPolicy
-from clarion.ports import Component, Fanout, RateLimiter, UnitOfWork
+from clarion.ports import Cache, Component, Fanout, RateLimiter, UnitOfWork
 from clarion.services.auth import AuthService
 from clarion.services.delivery import Deliverer
 from clarion.services.notifications import NotificationService
 from clarion.services.outbox import SweepSettings
 from clarion.services.passwords import Passwords
+from clarion.services.principals import PrincipalCache
 from clarion.services.tokens import TokenService
 
 
@@ -84,7 +85,7 @@ class Container:
         await self.engine.dispose()
 
 
-def build_auth(settings: Settings) -> AuthService:
+def build_auth(settings: Settings, cache: Cache) -> AuthService:
     tokens = TokenService(
         keys=load_token_keys(settings),
         issuer=settings.jwt_issuer,
@@ -93,15 +94,19 @@ def build_auth(settings: Settings) -> AuthService:
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     return AuthService(
-        passwords=Passwords(), tokens=tokens, min_password=settings.password_min_length
+        passwords=Passwords(),
+        tokens=tokens,
+        min_password=settings.password_min_length,
+        principals=PrincipalCache(cache),
     )
 
 
 def build_container(settings: Settings) -> Container:
-    auth = build_auth(settings)
+    redis_url = settings.redis_url
+    cache = CountingCache(RedisCache.from_url(redis_url) if redis_url else MemoryCache())
+    auth = build_auth(settings, cache)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
-    redis_url = settings.redis_url
     queue: EmbeddedQueue | KafkaQueue = (
         KafkaQueue(
             KafkaSettings(
@@ -126,8 +131,6 @@ def build_container(settings: Settings) -> Container:
 
     def unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(sessions)
-
-    cache = CountingCache(RedisCache.from_url(redis_url) if redis_url else MemoryCache())
 
     return Container(
         settings=settings,

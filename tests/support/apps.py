@@ -76,6 +76,7 @@ async def promote_to_admin(container: Container, user_id: uuid.UUID) -> None:
         user = await uow.users.get(user_id)
         assert user is not None
         await uow.users.save(replace(user, role=Role.ADMIN))
+        container.auth.principals.forget_user(uow, user_id)
         await uow.commit()
     finally:
         await uow.close()

@@ -14,6 +14,7 @@ from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import UnitOfWork
 from clarion.services.passwords import Passwords
+from clarion.services.principals import PrincipalCache, UowFactory
 from clarion.services.tokens import INVALID_TOKEN, TokenService
 
 log = get_logger(__name__)
@@ -43,10 +44,18 @@ def hash_api_key(presented: str) -> str:
 
 
 class AuthService:
-    def __init__(self, *, passwords: Passwords, tokens: TokenService, min_password: int) -> None:
+    def __init__(
+        self,
+        *,
+        passwords: Passwords,
+        tokens: TokenService,
+        min_password: int,
+        principals: PrincipalCache,
+    ) -> None:
         self.passwords = passwords
         self.tokens = tokens
         self.min_password = min_password
+        self.principals = principals
 
     def check_password_rules(self, password: str) -> None:
         if len(password) < self.min_password:
@@ -117,18 +126,19 @@ class AuthService:
         if stored is not None:
             await uow.refresh_tokens.revoke_family(stored.family_id, utcnow())
 
-    async def principal_for_access_token(self, uow: UnitOfWork, token: str) -> Principal:
+    async def principal_for_access_token(self, uow_factory: UowFactory, token: str) -> Principal:
         claims = self.tokens.decode(token, "access")
-        # The account is read on every request so a deleted user or a changed
-        # role takes effect at once, not when the token expires.
-        user = await uow.users.get(uuid.UUID(claims["sub"]))
-        if user is None:
+        # The role comes from the principal cache, dropped on every change, so a
+        # deleted user or a changed role takes effect at once, not at expiry.
+        user_id = uuid.UUID(claims["sub"])
+        role = await self.principals.role_of(uow_factory, user_id)
+        if role is None:
             raise Unauthorized(INVALID_TOKEN, invalid_token=True)
-        return Principal(kind="user", id=user.id, role=user.role)
+        return Principal(kind="user", id=user_id, role=role)
 
-    async def principal_for_api_key(self, uow: UnitOfWork, presented: str) -> Principal:
+    async def principal_for_api_key(self, uow_factory: UowFactory, presented: str) -> Principal:
         prefix = api_key_prefix(presented)
-        key = await uow.api_keys.get_by_prefix(prefix) if prefix else None
+        key = await self.principals.api_key(uow_factory, prefix) if prefix else None
         if (
             key is None
             or not key.active

@@ -70,9 +70,16 @@ async def create_user(
 
 @router.post("/users/{user_id}/role", response_model=UserOut, responses=errors(409))
 async def change_role(
-    user_id: uuid.UUID, body: RoleChange, principal: PrincipalDep, uow: UowDep, context: ContextDep
+    user_id: uuid.UUID,
+    body: RoleChange,
+    principal: PrincipalDep,
+    uow: UowDep,
+    context: ContextDep,
+    container: ContainerDep,
 ) -> UserOut:
-    return UserOut.of(await users.change_role(uow, principal, user_id, body.role, context))
+    changed = await users.change_role(uow, principal, user_id, body.role, context)
+    container.auth.principals.forget_user(uow, user_id)
+    return UserOut.of(changed)
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
@@ -97,9 +104,15 @@ async def list_api_keys(principal: PrincipalDep, uow: UowDep) -> list[ApiKeyOut]
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 async def revoke_api_key(
-    key_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, context: ContextDep
+    key_id: uuid.UUID,
+    principal: PrincipalDep,
+    uow: UowDep,
+    context: ContextDep,
+    container: ContainerDep,
 ) -> ApiKeyOut:
-    return ApiKeyOut.of(await api_keys.revoke_api_key(uow, principal, key_id, context))
+    revoked = await api_keys.revoke_api_key(uow, principal, key_id, context)
+    container.auth.principals.forget_api_key(uow, revoked.prefix)
+    return ApiKeyOut.of(revoked)
 
 
 @router.get("/dlq", response_model=list[DeadLetterOut], summary="Dead letters with their errors")

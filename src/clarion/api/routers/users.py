@@ -58,6 +58,8 @@ async def update_user(
         password=body.password,
         phone=body.phone,
     )
+    if body.password is not None:
+        container.auth.principals.forget_user(uow, user_id)
     return UserOut.of(user)
 
 
@@ -70,6 +72,7 @@ async def delete_user(
     container: ContainerDep,
 ) -> None:
     await users.delete_user(uow, principal, user_id, context)
+    container.auth.principals.forget_user(uow, user_id)
 
     async def forget_cached_views() -> None:
         # the user's notification pages and notifications go with them

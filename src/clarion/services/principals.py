@@ -1,0 +1,112 @@
+"""Who a credential stands for, kept in the cache so that a request in steady
+state reads no database (seed: `user:{id}`, 300 s).
+
+What is cached is what a principal may do: a user's role, an API key's hash,
+scopes, limit and revocation. Each change to those (role change, deletion,
+password change, key revocation) drops the entry once it is committed; the
+cache's tombstone keeps a reader that loaded the old row from putting it back.
+With Redis every process sees the drop at once; the in-process cache serves
+one process. A missing user is not cached, so a new account works at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from clarion.domain.enums import Role
+from clarion.domain.identity import ApiKey, Scope
+from clarion.ports import Cache, UnitOfWork
+
+PRINCIPAL_TTL = 300.0
+T = TypeVar("T")
+UowFactory = Callable[[], UnitOfWork]
+
+
+def user_principal_key(user_id: uuid.UUID) -> str:
+    return f"principal:user:v1:{user_id}"
+
+
+def api_key_principal_key(prefix: str) -> str:
+    return f"principal:api-key:v1:{prefix}"
+
+
+class PrincipalCache:
+    def __init__(self, cache: Cache) -> None:
+        self._cache = cache
+
+    async def role_of(self, uow_factory: UowFactory, user_id: uuid.UUID) -> Role | None:
+        """The user's role, or None when there is no such user."""
+        key = user_principal_key(user_id)
+        cached = await self._cache.get(key)
+        if cached is not None:
+            return Role(json.loads(cached)["role"])
+        user = await read(uow_factory, lambda uow: uow.users.get(user_id))
+        if user is None:
+            return None
+        await self._cache.fill(key, json.dumps({"role": user.role.value}).encode(), PRINCIPAL_TTL)
+        return user.role
+
+    async def api_key(self, uow_factory: UowFactory, prefix: str) -> CachedKey | None:
+        key = api_key_principal_key(prefix)
+        cached = await self._cache.get(key)
+        if cached is not None:
+            return CachedKey.decode(cached)
+        stored = await read(uow_factory, lambda uow: uow.api_keys.get_by_prefix(prefix))
+        if stored is None:
+            return None
+        found = CachedKey.of(stored)
+        await self._cache.fill(key, found.encode(), PRINCIPAL_TTL)
+        return found
+
+    def forget_user(self, uow: UnitOfWork, user_id: uuid.UUID) -> None:
+        """Drop the user's entry once `uow` commits."""
+
+        async def forget() -> None:
+            await self._cache.delete(user_principal_key(user_id))
+
+        uow.after_commit(forget)
+
+    def forget_api_key(self, uow: UnitOfWork, prefix: str) -> None:
+        async def forget() -> None:
+            await self._cache.delete(api_key_principal_key(prefix))
+
+        uow.after_commit(forget)
+
+
+async def read(uow_factory: UowFactory, load: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """One short read on a session of its own, released before the request's work."""
+    uow = uow_factory()
+    try:
+        return await load(uow)
+    finally:
+        await uow.close()
+
+
+@dataclass(frozen=True)
+class CachedKey:
+    """What authenticating an API key needs, and nothing it does not."""
+
+    id: uuid.UUID
+    secret_hash: str
+    scopes: frozenset[Scope]
+    rate_limit: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, key: ApiKey) -> CachedKey:
+        return cls(key.id, key.secret_hash, key.scopes, key.rate_limit, key.active)
+
+    def encode(self) -> bytes:
+        fields = [str(self.id), self.secret_hash, sorted(self.scopes), self.rate_limit, self.active]
+        return json.dumps(fields).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CachedKey:
+        key_id, secret_hash, scopes, rate_limit, active = json.loads(raw)
+        return cls(
+            uuid.UUID(key_id), secret_hash, frozenset(map(Scope, scopes)), rate_limit, active
+        )
