@@ -4,9 +4,6 @@ states what the server answers."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import httpx
 import pytest
 
@@ -14,6 +11,7 @@ from clarion.bootstrap import Container
 from tests.conftest import make_settings
 from tests.support.apps import running
 from tests.support.identity import Caller, World, build_world
+from tests.support.notifications import in_app
 
 SAFE = {"get", "put", "post", "delete", "patch"}
 
@@ -21,15 +19,6 @@ SAFE = {"get", "put", "post", "delete", "patch"}
 @pytest.fixture
 async def world(client: httpx.AsyncClient, container: Container) -> World:
     return await build_world(client, container)
-
-
-def in_app(user_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "userId": str(user_id),
-        "channel": "IN_APP",
-        "type": "ALERT",
-        "payload": {"title": "t", "body": "b"},
-    }
 
 
 async def test_every_limited_notification_route_reports_the_budget(database_url: str) -> None:

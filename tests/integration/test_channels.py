@@ -26,7 +26,7 @@ from tests.support.apps import running, signed_in_admin
 from tests.support.fake_server import serve_in_thread
 from tests.support.fakes.sendgrid import FakeSendGrid
 from tests.support.mail import Mailbox, smtp_server
-from tests.support.notifications import all_settled, posted, settled
+from tests.support.notifications import all_settled, in_app, posted, settled
 
 API_KEY = "SG.test-key-0123456789"
 SENDER = "Clarion <no-reply@example.com>"
@@ -197,15 +197,6 @@ def webhook(user_id: uuid.UUID, url: str, data: dict[str, Any]) -> dict[str, Any
         "channel": "WEBHOOK",
         "type": "ALERT",
         "payload": {"url": url, "data": data},
-    }
-
-
-def in_app(user_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "userId": str(user_id),
-        "channel": "IN_APP",
-        "type": "ALERT",
-        "payload": {"title": "Hello", "body": "Inside the app"},
     }
 
 

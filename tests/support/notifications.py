@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import httpx
 
 SETTLED = {"SENT", "FAILED", "CANCELLED"}
+
+
+def in_app(user_id: uuid.UUID) -> dict[str, Any]:
+    """An in-app ALERT to `user_id`: no address, no provider, sendable by anyone to themself."""
+    return {
+        "userId": str(user_id),
+        "channel": "IN_APP",
+        "type": "ALERT",
+        "payload": {"title": "Hello", "body": "Inside the app"},
+    }
 
 
 async def posted(http: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> str:

@@ -17,8 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from clarion.api.middleware import HttpMiddleware
 from clarion.domain.enums import Channel
 from clarion.domain.errors import ClarionError
 from clarion.observability.logging import get_logger
@@ -166,19 +167,13 @@ def log_crash(scope: Scope, exc: BaseException) -> None:
     )
 
 
-class CatchUnexpected:
+class CatchUnexpected(HttpMiddleware):
     """Answers an unexpected error with a 500 in the error shape and logs it once.
 
     It sits inside Starlette's own error middleware, which would log the whole
     traceback (and the exception's text) through the server's logger."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

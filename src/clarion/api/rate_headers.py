@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from clarion.api.middleware import Headers, HttpMiddleware, adding_headers
 from clarion.domain.ratelimit import RateDecision
 
 STATE_KEY = "rate_decision"
@@ -30,28 +31,18 @@ def report_budget(request: Request, decision: RateDecision) -> None:
     setattr(request.state, STATE_KEY, decision)
 
 
-class RateLimitHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class RateLimitHeaders(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        def budget_headers(present: Headers) -> Headers:
+            decision: RateDecision | None = scope.get("state", {}).get(STATE_KEY)
+            if decision is None:
+                return []
+            # a refusal (429) already carries its own
+            names = {name.lower() for name, _ in present}
+            return [
+                (name.lower().encode(), value.encode())
+                for name, value in decision.headers().items()
+                if name.lower().encode() not in names
+            ]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_budget(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                decision: RateDecision | None = scope.get("state", {}).get(STATE_KEY)
-                reported = decision.headers() if decision is not None else {}
-                if reported:
-                    headers = list(message.get("headers", []))
-                    present = {name.lower() for name, _ in headers}
-                    headers += [
-                        (name.lower().encode(), value.encode())
-                        for name, value in reported.items()
-                        if name.lower().encode() not in present
-                    ]
-                    message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_budget)
+        await self.app(scope, receive, adding_headers(send, budget_headers))

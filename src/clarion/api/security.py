@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from clarion.api.middleware import Headers, HttpMiddleware, adding_headers
 from clarion.config import Settings
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -18,33 +19,24 @@ DOCS_POLICY = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeaders(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else API_POLICY
         https = scope.get("scheme") == "https"
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"content-security-policy", policy.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
-                ]
-                if https:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
-                message["headers"] = headers
-            await send(message)
+        def security_headers(_present: Headers) -> Headers:
+            headers = [
+                (b"content-security-policy", policy.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"x-frame-options", b"DENY"),
+                (b"referrer-policy", b"no-referrer"),
+            ]
+            if https:
+                headers.append((b"strict-transport-security", b"max-age=31536000"))
+            return headers
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, adding_headers(send, security_headers))
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
