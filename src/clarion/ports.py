@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from clarion.domain.contacts import DeviceRecord
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
+from clarion.domain.enums import Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
 from clarion.domain.notifications import EventRecord, NewNotification, NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
@@ -81,6 +82,13 @@ class UserRepository(Protocol):
     async def delete(self, user_id: uuid.UUID) -> None: ...
 
     async def count_admins(self) -> int: ...
+
+    async def demote_admin(self, user_id: uuid.UUID, role: Role, now: datetime) -> bool:
+        """Change an admin's role only while another admin remains (False if not),
+        also when two admins retire each other at the same moment."""
+
+    async def delete_admin(self, user_id: uuid.UUID) -> bool:
+        """Delete an admin only while another admin remains (False if not)."""
 
     async def existing(self, user_ids: set[uuid.UUID]) -> set[uuid.UUID]: ...
 

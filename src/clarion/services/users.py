@@ -128,14 +128,18 @@ async def delete_user(
     uow: UnitOfWork, principal: Principal, user_id: uuid.UUID, context: RequestContext
 ) -> None:
     user = await visible_user(uow, principal, user_id)
-    if user.role is Role.ADMIN and await _is_last_admin(uow, user):
-        raise Conflict("The last administrator cannot be deleted.")
-    await uow.audit.record(
-        audit_entry(
-            principal, "user.delete", "user", user.id, context, before={"email": user.email}
-        )
+    if user.role is Role.ADMIN:
+        if not await uow.users.delete_admin(user.id):
+            raise Conflict("The last administrator cannot be deleted.")
+    else:
+        await uow.users.delete(user.id)
+    entry = audit_entry(
+        principal, "user.delete", "user", user.id, context, before={"email": user.email}
     )
-    await uow.users.delete(user.id)
+    if principal.user_id == user.id:
+        # the account is gone: the entry names its actor in `changes` only
+        entry = replace(entry, actor_id=None)
+    await uow.audit.record(entry)
 
 
 async def change_role(
@@ -145,10 +149,12 @@ async def change_role(
     user = await uow.users.get(user_id)
     if user is None:
         raise NotFound("No such user.")
-    if user.role is Role.ADMIN and role is not Role.ADMIN and await _is_last_admin(uow, user):
-        raise Conflict("The last administrator cannot lose the role.")
     changed = replace(user, role=role, updated_at=utcnow())
-    await uow.users.save(changed)
+    if user.role is Role.ADMIN and role is not Role.ADMIN:
+        if not await uow.users.demote_admin(user.id, role, changed.updated_at):
+            raise Conflict("The last administrator cannot lose the role.")
+    else:
+        await uow.users.save(changed)
     await uow.audit.record(
         audit_entry(
             principal,
@@ -161,7 +167,3 @@ async def change_role(
         )
     )
     return changed
-
-
-async def _is_last_admin(uow: UnitOfWork, user: UserAccount) -> bool:
-    return user.role is Role.ADMIN and await uow.users.count_admins() <= 1

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from clarion.adapters.db.models import ApiKeyRow, AuditLog, RefreshTokenRow, User
 from clarion.domain.enums import Role
@@ -85,6 +86,35 @@ class SqlUsers:
 
     async def delete(self, user_id: uuid.UUID) -> None:
         await self._session.execute(delete(User).where(User.id == user_id))
+
+    async def demote_admin(self, user_id: uuid.UUID, role: Role, now: datetime) -> bool:
+        await self._lock_admins()
+        result = await self._session.execute(
+            update(User)
+            .where(User.id == user_id, self._another_admin(user_id))
+            .values(role=role, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_admin(self, user_id: uuid.UUID) -> bool:
+        await self._lock_admins()
+        result = await self._session.execute(
+            delete(User).where(User.id == user_id, self._another_admin(user_id))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _lock_admins(self) -> None:
+        # PostgreSQL: two admins retiring each other at once queue here, in id
+        # order, and the second sees the first's change. SQLite has one writer,
+        # and the condition below is read under its write lock.
+        await self._session.execute(
+            select(User.id).where(User.role == Role.ADMIN).order_by(User.id).with_for_update()
+        )
+
+    @staticmethod
+    def _another_admin(user_id: uuid.UUID) -> ColumnElement[bool]:
+        other = aliased(User)
+        return select(other.id).where(other.role == Role.ADMIN, other.id != user_id).exists()
 
     async def existing(self, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
         if not user_ids:
