@@ -4,7 +4,7 @@ database answers without it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clarion.observability.logging import get_logger
 from clarion.ports import Cache
@@ -17,14 +17,30 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     errors: int = 0
+    # per kind of entry, the key's first segment ("notification", "principal"):
+    # kind -> [hits, misses]
+    by_kind: dict[str, list[int]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, float]:
+    def count(self, key: str, hit: bool) -> None:
+        kind = self.by_kind.setdefault(key.split(":", 1)[0], [0, 0])
+        if hit:
+            self.hits += 1
+            kind[0] += 1
+        else:
+            self.misses += 1
+            kind[1] += 1
+
+    def as_dict(self) -> dict[str, object]:
         total = self.hits + self.misses
         return {
             "hits": self.hits,
             "misses": self.misses,
             "hitRate": round(self.hits / total, 4) if total else 0.0,
             "errors": self.errors,
+            "byKind": {
+                kind: {"hits": hits, "misses": misses}
+                for kind, (hits, misses) in sorted(self.by_kind.items())
+            },
         }
 
 
@@ -44,10 +60,7 @@ class CountingCache:
         except Exception as exc:
             self._failed("get", exc)
             value = None
-        if value is None:
-            self.stats.misses += 1
-        else:
-            self.stats.hits += 1
+        self.stats.count(key, hit=value is not None)
         return value
 
     async def set(
