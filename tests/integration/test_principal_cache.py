@@ -4,6 +4,7 @@ in every API process at once when the cache is Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -89,3 +90,28 @@ async def test_a_revocation_in_one_api_process_reaches_another_at_once(
         )
         assert promoted.status_code == 200
         assert (await second.get("/users", headers=b.headers)).status_code == 200
+
+
+async def test_a_new_password_ends_every_access_token_issued_before_it(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    email, old, new = "moving@example.com", "the old password 1", "the new password 2"
+    assert (
+        await client.post("/auth/register", json={"email": email, "password": old, "name": "M"})
+    ).status_code == 201
+    sessions = []
+    for _ in range(2):  # two devices signed in
+        tokens = (await client.post("/auth/login", json={"email": email, "password": old})).json()
+        sessions.append({"Authorization": f"Bearer {tokens['accessToken']}"})
+    me = (await client.get("/auth/me", headers=sessions[0])).json()["id"]
+    other = await build_world(client, container)
+    await asyncio.sleep(1.1)  # a token's `iat` is in whole seconds
+    changed = await client.patch(f"/users/{me}", json={"password": new}, headers=sessions[0])
+    assert changed.status_code == 200, changed.text
+    for headers in sessions:
+        assert (await client.get("/auth/me", headers=headers)).status_code == 401
+    fresh = (await client.post("/auth/login", json={"email": email, "password": new})).json()
+    again = {"Authorization": f"Bearer {fresh['accessToken']}"}
+    assert (await client.get("/auth/me", headers=again)).status_code == 200
+    # nobody else was signed out
+    assert (await client.get("/auth/me", headers=other.user_a.headers)).status_code == 200

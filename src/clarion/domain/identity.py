@@ -28,6 +28,8 @@ class UserAccount:
     created_at: datetime
     updated_at: datetime
     phone: str | None = None  # E.164; where SMS goes when a notification names no number
+    # access tokens issued before this moment are refused: a new password ends them
+    sessions_valid_after: datetime | None = None
 
     def public(self) -> dict[str, Any]:
         """What may leave the service: never the hash."""

@@ -129,12 +129,12 @@ class AuthService:
     async def principal_for_access_token(self, uow_factory: UowFactory, token: str) -> Principal:
         claims = self.tokens.decode(token, "access")
         # The role comes from the principal cache, dropped on every change, so a
-        # deleted user or a changed role takes effect at once, not at expiry.
+        # deleted user, a changed role or a new password takes effect at once.
         user_id = uuid.UUID(claims["sub"])
-        role = await self.principals.role_of(uow_factory, user_id)
-        if role is None:
+        standing = await self.principals.standing(uow_factory, user_id)
+        if standing is None or not standing.admits(int(claims["iat"])):
             raise Unauthorized(INVALID_TOKEN, invalid_token=True)
-        return Principal(kind="user", id=user_id, role=role)
+        return Principal(kind="user", id=user_id, role=standing.role)
 
     async def principal_for_api_key(self, uow_factory: UowFactory, presented: str) -> Principal:
         prefix = api_key_prefix(presented)

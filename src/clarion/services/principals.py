@@ -1,12 +1,13 @@
 """Who a credential stands for, kept in the cache so that a request in steady
 state reads no database (seed: `user:{id}`, 300 s).
 
-What is cached is what a principal may do: a user's role, an API key's hash,
-scopes, limit and revocation. Each change to those (role change, deletion,
-password change, key revocation) drops the entry once it is committed; the
-cache's tombstone keeps a reader that loaded the old row from putting it back.
-With Redis every process sees the drop at once; the in-process cache serves
-one process. A missing user is not cached, so a new account works at once.
+What is cached is what a principal may do: a user's role and since when their
+sessions count, an API key's hash, scopes, limit and revocation. Each change to
+those (role change, deletion, password change, key revocation) drops the entry
+once it is committed; the cache's tombstone keeps a reader that loaded the old
+row from putting it back. With Redis every process sees the drop at once; the
+in-process cache serves one process. A missing user is not cached, so a new
+account works at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ UowFactory = Callable[[], UnitOfWork]
 
 
 def user_principal_key(user_id: uuid.UUID) -> str:
-    return f"principal:user:v1:{user_id}"
+    return f"principal:user:v2:{user_id}"
 
 
 def api_key_principal_key(prefix: str) -> str:
@@ -38,17 +39,20 @@ class PrincipalCache:
     def __init__(self, cache: Cache) -> None:
         self._cache = cache
 
-    async def role_of(self, uow_factory: UowFactory, user_id: uuid.UUID) -> Role | None:
-        """The user's role, or None when there is no such user."""
+    async def standing(self, uow_factory: UowFactory, user_id: uuid.UUID) -> Standing | None:
+        """The user's role and since when their sessions count, or None when
+        there is no such user."""
         key = user_principal_key(user_id)
         cached = await self._cache.get(key)
         if cached is not None:
-            return Role(json.loads(cached)["role"])
+            return Standing.decode(cached)
         user = await read(uow_factory, lambda uow: uow.users.get(user_id))
         if user is None:
             return None
-        await self._cache.fill(key, json.dumps({"role": user.role.value}).encode(), PRINCIPAL_TTL)
-        return user.role
+        valid_after = user.sessions_valid_after
+        found = Standing(user.role, int(valid_after.timestamp()) if valid_after else None)
+        await self._cache.fill(key, found.encode(), PRINCIPAL_TTL)
+        return found
 
     async def api_key(self, uow_factory: UowFactory, prefix: str) -> CachedKey | None:
         key = api_key_principal_key(prefix)
@@ -84,6 +88,26 @@ async def read(uow_factory: UowFactory, load: Callable[[UnitOfWork], Awaitable[T
         return await load(uow)
     finally:
         await uow.close()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a user's access token needs checked: the role, and the second before
+    which tokens no longer count (set by a new password), if any."""
+
+    role: Role
+    sessions_valid_after: int | None
+
+    def admits(self, issued_at: int) -> bool:
+        return self.sessions_valid_after is None or issued_at >= self.sessions_valid_after
+
+    def encode(self) -> bytes:
+        return json.dumps([self.role.value, self.sessions_valid_after]).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Standing:
+        role, valid_after = json.loads(raw)
+        return cls(Role(role), valid_after)
 
 
 @dataclass(frozen=True)

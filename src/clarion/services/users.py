@@ -103,8 +103,12 @@ async def update_user(
     if password is not None:
         auth.check_password_rules(password)
         changed.password_hash = await auth.passwords.hash(password)
-        # a new password signs out every session that used the old one
-        await uow.refresh_tokens.revoke_user(user.id, utcnow())
+        # a new password signs out every session that used the old one: refresh
+        # tokens now, and access tokens issued before this second (a token's
+        # `iat` is in whole seconds)
+        now = utcnow()
+        await uow.refresh_tokens.revoke_user(user.id, now)
+        changed.sessions_valid_after = now.replace(microsecond=0)
     await uow.users.save(changed)
     if principal.user_id != user.id:
         # an admin acting on someone else's account is an admin action

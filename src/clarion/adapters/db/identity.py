@@ -25,6 +25,7 @@ def user_from_row(row: User) -> UserAccount:
         created_at=row.created_at,
         updated_at=row.updated_at,
         phone=row.phone,
+        sessions_valid_after=row.sessions_valid_after,
     )
 
 
@@ -80,6 +81,7 @@ class SqlUsers:
                 role=user.role,
                 password=user.password_hash,
                 phone=user.phone,
+                sessions_valid_after=user.sessions_valid_after,
                 updated_at=user.updated_at,
             )
         )

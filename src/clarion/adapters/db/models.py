@@ -61,6 +61,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.USER)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # access tokens issued before this are refused (a new password ends them all)
+    sessions_valid_after: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
