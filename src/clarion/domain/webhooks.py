@@ -112,12 +112,12 @@ class AddressPolicy:
         """Why `url` may not be called, judged without a DNS lookup; None if it may."""
         try:
             parts = urlsplit(url)
-            parts.hostname  # noqa: B018 (reading it checks a bracketed host)
+            # reading the host checks a bracketed one
+            host = (parts.hostname or "").lower().rstrip(".")
         except ValueError:
             return MALFORMED
         if parts.scheme not in {"http", "https"}:
             return "only http and https URLs are allowed"
-        host = self.host_of(url)
         if not host:
             return "the URL has no host"
         if parts.username or parts.password:

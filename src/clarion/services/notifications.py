@@ -110,6 +110,13 @@ class NotificationService:
                 "No such user.",
                 details=[field_error("userId", "no such user", kind="not_found")],
             )
+        return await self.store(uow, items)
+
+    async def store(
+        self, uow: UnitOfWork, items: Sequence[NewNotification]
+    ) -> list[NotificationRecord]:
+        """Store notifications the caller was authorised for and whose recipients
+        exist (a batch checks both itself, to answer per item)."""
         now = utcnow()
         await uow.notifications.add_many(items, now, published=not self._confirm)
         ready = [

@@ -16,14 +16,20 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from clarion.domain.enums import Role
-from clarion.domain.identity import ApiKey, Scope
+from clarion.domain.identity import ApiKey, Scope, UserAccount
 from clarion.ports import Cache, UnitOfWork
 
 PRINCIPAL_TTL = 300.0
-T = TypeVar("T")
+
+
+class Entry(Protocol):
+    def encode(self) -> bytes: ...
+
+
+E = TypeVar("E", bound=Entry)
 UowFactory = Callable[[], UnitOfWork]
 
 
@@ -42,52 +48,55 @@ class PrincipalCache:
     async def standing(self, uow_factory: UowFactory, user_id: uuid.UUID) -> Standing | None:
         """The user's role and since when their sessions count, or None when
         there is no such user."""
+
+        async def load(uow: UnitOfWork) -> Standing | None:
+            user = await uow.users.get(user_id)
+            return Standing.of(user) if user else None
+
         key = user_principal_key(user_id)
-        cached = await self._cache.get(key)
-        if cached is not None:
-            return Standing.decode(cached)
-        user = await read(uow_factory, lambda uow: uow.users.get(user_id))
-        if user is None:
-            return None
-        valid_after = user.sessions_valid_after
-        found = Standing(user.role, int(valid_after.timestamp()) if valid_after else None)
-        await self._cache.fill(key, found.encode(), PRINCIPAL_TTL)
-        return found
+        return await self._through(key, Standing.decode, uow_factory, load)
 
     async def api_key(self, uow_factory: UowFactory, prefix: str) -> CachedKey | None:
+        async def load(uow: UnitOfWork) -> CachedKey | None:
+            stored = await uow.api_keys.get_by_prefix(prefix)
+            return CachedKey.of(stored) if stored else None
+
         key = api_key_principal_key(prefix)
+        return await self._through(key, CachedKey.decode, uow_factory, load)
+
+    async def _through(
+        self,
+        key: str,
+        decode: Callable[[bytes], E],
+        uow_factory: UowFactory,
+        load: Callable[[UnitOfWork], Awaitable[E | None]],
+    ) -> E | None:
+        """The cached entry; on a miss, loaded on a short session of its own
+        (released before the request's work) and kept. Absence is not kept."""
         cached = await self._cache.get(key)
         if cached is not None:
-            return CachedKey.decode(cached)
-        stored = await read(uow_factory, lambda uow: uow.api_keys.get_by_prefix(prefix))
-        if stored is None:
-            return None
-        found = CachedKey.of(stored)
-        await self._cache.fill(key, found.encode(), PRINCIPAL_TTL)
+            return decode(cached)
+        uow = uow_factory()
+        try:
+            found = await load(uow)
+        finally:
+            await uow.close()
+        if found is not None:
+            await self._cache.fill(key, found.encode(), PRINCIPAL_TTL)
         return found
 
     def forget_user(self, uow: UnitOfWork, user_id: uuid.UUID) -> None:
         """Drop the user's entry once `uow` commits."""
-
-        async def forget() -> None:
-            await self._cache.delete(user_principal_key(user_id))
-
-        uow.after_commit(forget)
+        self._forget_after_commit(uow, user_principal_key(user_id))
 
     def forget_api_key(self, uow: UnitOfWork, prefix: str) -> None:
+        self._forget_after_commit(uow, api_key_principal_key(prefix))
+
+    def _forget_after_commit(self, uow: UnitOfWork, key: str) -> None:
         async def forget() -> None:
-            await self._cache.delete(api_key_principal_key(prefix))
+            await self._cache.delete(key)
 
         uow.after_commit(forget)
-
-
-async def read(uow_factory: UowFactory, load: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """One short read on a session of its own, released before the request's work."""
-    uow = uow_factory()
-    try:
-        return await load(uow)
-    finally:
-        await uow.close()
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,11 @@ class Standing:
 
     role: Role
     sessions_valid_after: int | None
+
+    @classmethod
+    def of(cls, user: UserAccount) -> Standing:
+        after = user.sessions_valid_after
+        return cls(user.role, int(after.timestamp()) if after else None)
 
     def admits(self, issued_at: int) -> bool:
         return self.sessions_valid_after is None or issued_at >= self.sessions_valid_after

@@ -156,7 +156,8 @@ async def create_batch(
                 valid.remove((index, item))
                 details = [field_error("userId", "no such user", kind="not_found")]
                 results[index] = item_refused(index, InvalidInput("No such user.", details=details))
-        records = await container.notifications.accept(uow, principal, [i for _, i in valid])
+        # authorised and recipients checked above: stored without looking again
+        records = await container.notifications.store(uow, [i for _, i in valid])
         for (index, _), record in zip(valid, records, strict=True):
             results[index] = BatchItemResult(
                 index=index, status=201, notification=NotificationOut.of(record)
