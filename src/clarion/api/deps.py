@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,10 +28,10 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_uow(container: ContainerDep) -> AsyncIterator[UnitOfWork]:
+@asynccontextmanager
+async def transaction(uow: UnitOfWork) -> AsyncIterator[UnitOfWork]:
     """The request's transaction: committed when the handler returns, before the
     response is sent; rolled back when it fails (unless the failure must stick)."""
-    uow = container.unit_of_work()
     try:
         yield uow
     except ClarionError as exc:
@@ -48,7 +49,26 @@ async def get_uow(container: ContainerDep) -> AsyncIterator[UnitOfWork]:
         await uow.close()
 
 
+async def get_uow(container: ContainerDep) -> AsyncIterator[UnitOfWork]:
+    async with transaction(container.unit_of_work()) as uow:
+        yield uow
+
+
+async def get_grouped_uow(container: ContainerDep) -> AsyncIterator[UnitOfWork]:
+    """For accepting notifications: the batch writes share commits."""
+    async with transaction(container.grouped()) as uow:
+        yield uow
+
+
+async def get_read_uow(container: ContainerDep) -> AsyncIterator[UnitOfWork]:
+    """For requests that only read."""
+    async with transaction(container.reading()) as uow:
+        yield uow
+
+
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+GroupedUowDep = Annotated[UnitOfWork, Depends(get_grouped_uow, scope="function")]
+ReadUowDep = Annotated[UnitOfWork, Depends(get_read_uow, scope="function")]
 
 
 def get_context(request: Request) -> RequestContext:
@@ -83,7 +103,7 @@ async def authenticate(
     credential = bearer.credentials.strip() if bearer is not None else ""
     if not api_key and not credential:
         raise Unauthorized("Authentication required.")
-    sessions = container.unit_of_work
+    sessions = container.reading
     if api_key:
         return await auth.principal_for_api_key(sessions, api_key)
     if api_key_prefix(credential) is not None:

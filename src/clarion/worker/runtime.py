@@ -30,7 +30,7 @@ def consumers(container: Container) -> list[Consumer]:
     return [
         Consumer(
             queue=container.queue,
-            uow_factory=container.unit_of_work,
+            uow_factory=container.grouped,
             deliverer=container.deliverer,
             cache=container.cache,
             batch_size=settings.worker_batch_size,

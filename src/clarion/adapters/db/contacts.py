@@ -11,7 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clarion.adapters.db import batch_sql
 from clarion.adapters.db.models import Device, SmsSuppression
+from clarion.adapters.db.writes import Writes
 from clarion.domain.contacts import DeviceRecord
 from clarion.domain.enums import Platform
 
@@ -27,8 +29,9 @@ def device_from_row(row: Device) -> DeviceRecord:
 
 
 class SqlContacts:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, writes: Writes) -> None:
         self._session = session
+        self._writes = writes
 
     async def add_device(self, device: DeviceRecord) -> DeviceRecord:
         """Register a token; a token already registered moves to this user."""
@@ -90,15 +93,11 @@ class SqlContacts:
 
     async def forget_tokens(self, tokens: Sequence[str]) -> None:
         if tokens:
-            await self._session.execute(delete(Device).where(Device.token.in_(tokens)))
+            await self._writes.later(batch_sql.forget_tokens(tokens))
 
     async def suppress(self, numbers: Sequence[str], reason: str, now: datetime) -> None:
-        for number in set(numbers) - await self.suppressed(numbers):
-            try:
-                async with self._session.begin_nested():
-                    self._session.add(SmsSuppression(phone=number, reason=reason, created_at=now))
-            except IntegrityError:
-                continue  # suppressed at the same moment elsewhere
+        if numbers:
+            await self._writes.later(batch_sql.suppress(numbers, reason, now))
 
     async def suppressed(self, numbers: Iterable[str]) -> set[str]:
         wanted = set(numbers)

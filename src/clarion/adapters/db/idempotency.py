@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clarion.adapters.db import batch_sql
 from clarion.adapters.db.models import IdempotencyKey
+from clarion.adapters.db.writes import Writes
 from clarion.ports import StoredResponse
 
 # A reservation this old belongs to a request that died; the key is free again.
@@ -22,9 +24,12 @@ class SqlIdempotencyStore:
     before the request's own work starts, or two concurrent requests would both
     miss it. The finished response is written with the request's work."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], session: AsyncSession) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], session: AsyncSession, writes: Writes
+    ) -> None:
         self._sessions = sessions
         self._session = session
+        self._writes = writes
 
     async def reserve(
         self, scope: str, key: str, request_hash: str, now: datetime, ttl: timedelta
@@ -77,17 +82,12 @@ class SqlIdempotencyStore:
         *,
         reserved_at: datetime,
     ) -> bool:
-        result = await self._session.execute(
-            update(IdempotencyKey)
-            .where(
-                IdempotencyKey.scope == scope,
-                IdempotencyKey.key == key,
-                IdempotencyKey.created_at == reserved_at,
-                IdempotencyKey.response_status.is_(None),
-            )
-            .values(response_status=status, response_body=body)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        job = batch_sql.finish_idempotent(scope, key, status, body, reserved_at=reserved_at)
+        try:
+            await self._writes.now(job)
+        except batch_sql.KeyLost:
+            return False
+        return True
 
     async def release(self, scope: str, key: str, *, reserved_at: datetime) -> None:
         async with self._sessions() as own:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clarion.adapters.db.models import Event, Notification, User
+from clarion.adapters.db import batch_sql
+from clarion.adapters.db.batch_sql import EVENTS
+from clarion.adapters.db.models import Event, Notification
 from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
+from clarion.adapters.db.writes import Writes
 from clarion.domain.delivery import QueueMessage, queue_key
 from clarion.domain.enums import EventType, NotificationStatus, Priority
 from clarion.domain.notifications import (
@@ -21,7 +24,6 @@ from clarion.domain.notifications import (
     EventRecord,
     NewNotification,
     NotificationRecord,
-    sources_of,
 )
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 
@@ -29,44 +31,17 @@ S = NotificationStatus
 
 
 class SqlNotifications:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, writes: Writes) -> None:
         self._session = session
+        self._writes = writes
 
     async def add_many(
         self, items: Sequence[NewNotification], now: datetime, *, published: bool = False
     ) -> None:
-        if not items:
-            return
-        rows = []
-        events = []
-        for item in items:
-            status = item.initial_status(now)
-            rows.append(
-                {
-                    "id": item.id,
-                    "user_id": item.user_id,
-                    "channel": item.channel,
-                    "type": item.type,
-                    "priority": item.priority,
-                    "priority_rank": PRIORITY_RANK[item.priority],
-                    "status": status,
-                    "payload": item.payload,
-                    "metadata_": item.metadata,
-                    "scheduled_for": item.scheduled_for,
-                    "created_at": now,
-                    "updated_at": now,
-                    "attempts": 0,
-                    "published_at": now if published and status is S.PENDING else None,
-                }
+        if items:
+            await self._writes.later(
+                batch_sql.insert_notifications(items, now, published=published)
             )
-            for order, event_type in enumerate(item.initial_events(now)):
-                # a microsecond apart, so reading by time keeps CREATED before SCHEDULED
-                at = now + timedelta(microseconds=order)
-                events.append(
-                    event_row(item.id, item.user_id, item.channel, event_type, status, at)
-                )
-        await self._session.execute(insert(Notification), rows)
-        await self._session.execute(insert(Event), events)
 
     async def get(self, notification_id: uuid.UUID) -> NotificationRecord | None:
         row = await self._session.get(Notification, notification_id, populate_existing=True)
@@ -142,7 +117,7 @@ class SqlNotifications:
             event = EventType.SCHEDULED if values["status"] is S.SCHEDULED else None
             if event is not None:
                 await self._session.execute(
-                    insert(Event),
+                    insert(EVENTS),
                     [event_row(notification_id, changed[0], changed[1], event, changed[2], now)],
                 )
         return True
@@ -158,7 +133,7 @@ class SqlNotifications:
         if cancelled is None:
             return False
         await self._session.execute(
-            insert(Event),
+            insert(EVENTS),
             [
                 event_row(
                     notification_id,
@@ -223,37 +198,11 @@ class SqlNotifications:
 
     async def mark_published(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
         if ids:
-            await self._session.execute(
-                update(Notification)
-                # attempts = 0: a fast first try may already have scheduled a retry,
-                # whose publish is the sweeper's to do, not this confirmation's
-                .where(
-                    Notification.id.in_(ids),
-                    Notification.published_at.is_(None),
-                    Notification.attempts == 0,
-                )
-                .values(published_at=at)
-                .execution_options(synchronize_session=False)
-            )
+            await self._writes.later(batch_sql.mark_published(ids, at))
 
     async def confirm_retries(self, messages: Sequence[QueueMessage], at: datetime) -> None:
-        if not messages:
-            return
-        notifications = cast(Table, Notification.__table__)
-        table = notifications.c
-        await self._session.execute(
-            update(notifications)
-            .where(
-                table.id == bindparam("b_id"),
-                table.status == S.PENDING,
-                table.published_at.is_(None),
-                # the attempt the retry is for: a row the sweeper already
-                # published and a worker retried is not this message's to confirm
-                table.attempts == bindparam("b_done"),
-            )
-            .values(published_at=at),
-            [{"b_id": m.notification_id, "b_done": m.attempt - 1} for m in messages],
-        )
+        if messages:
+            await self._writes.later(batch_sql.confirm_retries(messages, at))
 
     async def promote_scheduled(self, now: datetime, *, limit: int) -> int:
         picked = (
@@ -310,114 +259,21 @@ class SqlNotifications:
         return int(reclaimed.rowcount), int(republished.rowcount)  # type: ignore[attr-defined]
 
     async def claim(self, ids: Sequence[uuid.UUID], now: datetime) -> list[Claimed]:
-        """PENDING → PROCESSING for the rows no one else claimed; a redelivered
-        message whose row is already claimed, sent or cancelled gets nothing."""
+        """PENDING → PROCESSING for the rows no one else claimed (see batch_sql.claim)."""
         if not ids:
             return []
-        result = await self._session.execute(
-            update(Notification)
-            .where(
-                Notification.id.in_(ids),
-                Notification.status.in_(sources_of(S.PROCESSING)),
-                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-            )
-            .values(
-                status=S.PROCESSING,
-                claimed_at=now,
-                attempts=Notification.attempts + 1,
-                updated_at=now,
-            )
-            .returning(Notification.id)
-            .execution_options(synchronize_session=False)
-        )
-        claimed_ids = [row[0] for row in result]
-        if not claimed_ids:
-            return []
-        rows = await self._session.execute(
-            select(Notification, User.email, User.phone)
-            .join(User, User.id == Notification.user_id)
-            .where(Notification.id.in_(claimed_ids))
-            .execution_options(populate_existing=True)
-        )
-        return [
-            Claimed(record=record_from_row(n), user_email=email, phone=phone)
-            for n, email, phone in rows
-        ]
+        return await self._writes.now(batch_sql.claim(ids, now))
 
     async def record_outcomes(
         self, outcomes: Sequence[DeliveryOutcome], now: datetime, *, claimed_at: datetime
     ) -> list[uuid.UUID]:
-        """Write every outcome of a batch with one statement per kind, for the
-        rows this batch still owns: a claim the sweeper took back (its lease ran
-        out) and another worker re-claimed is not overwritten. Returns the ids
-        whose outcome was stored."""
+        """Every outcome of a batch, for the rows this claim still owns; returns
+        the ids whose outcome was stored (see batch_sql.record_outcomes)."""
         if not outcomes:
             return []
-        owned_result = await self._session.execute(
-            update(Notification)
-            .where(
-                Notification.id.in_([o.notification_id for o in outcomes]),
-                Notification.status == S.PROCESSING,
-                Notification.claimed_at == claimed_at,
-            )
-            .values(updated_at=now)
-            .returning(Notification.id)
-            .execution_options(synchronize_session=False)
+        return await self._writes.now(
+            batch_sql.record_outcomes(outcomes, now, claimed_at=claimed_at)
         )
-        owned = {row[0] for row in owned_result}
-        by_status: dict[NotificationStatus, list[dict[str, Any]]] = {}
-        events = []
-        for outcome in outcomes:
-            if outcome.notification_id not in owned:
-                continue
-            by_status.setdefault(outcome.status, []).append(
-                {
-                    "b_id": outcome.notification_id,
-                    "b_status": outcome.status,
-                    "b_sent_at": now if outcome.status is S.SENT else None,
-                    "b_failed_at": now if outcome.status is S.FAILED else None,
-                    "b_error": outcome.error,
-                    "b_next": outcome.next_attempt_at,
-                    "b_provider": outcome.provider,
-                    "b_message_id": outcome.provider_message_id,
-                }
-            )
-            events.append(
-                event_row(
-                    outcome.notification_id,
-                    outcome.user_id,
-                    outcome.channel,
-                    outcome.event,
-                    outcome.status,
-                    now,
-                    outcome.event_metadata,
-                )
-            )
-        # Core, not ORM: an executemany with our own WHERE (ORM bulk update
-        # would match by primary key alone and drop the status guard).
-        notifications = cast(Table, Notification.__table__)
-        table = notifications.c
-        statement = (
-            update(notifications)
-            .where(table.id == bindparam("b_id"), table.status == S.PROCESSING)
-            .values(
-                status=bindparam("b_status"),
-                sent_at=bindparam("b_sent_at"),
-                failed_at=bindparam("b_failed_at"),
-                error_message=bindparam("b_error"),
-                next_attempt_at=bindparam("b_next"),
-                provider=bindparam("b_provider"),
-                provider_message_id=bindparam("b_message_id"),
-                published_at=None,
-                claimed_at=None,
-                updated_at=now,
-            )
-        )
-        for rows in by_status.values():
-            await self._session.execute(statement, rows)
-        if events:
-            await self._session.execute(insert(Event), events)
-        return [o.notification_id for o in outcomes if o.notification_id in owned]
 
     async def backlog(self) -> dict[str, dict[str, int]]:
         state = case(
@@ -465,7 +321,7 @@ class SqlNotifications:
         if row is None:
             return False
         await self._session.execute(
-            insert(Event),
+            insert(EVENTS),
             [
                 event_row(
                     notification_id,

@@ -9,7 +9,8 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clarion.adapters.db.models import Event, Notification, ProviderReceipt
+from clarion.adapters.db.batch_sql import EVENTS
+from clarion.adapters.db.models import Notification, ProviderReceipt
 from clarion.adapters.db.rows import event_row
 from clarion.domain.enums import NotificationStatus, Receipt
 from clarion.domain.receipts import (
@@ -51,7 +52,7 @@ class SqlReceipts:
         if event.occurred_at is not None:
             metadata["occurredAt"] = event.occurred_at.isoformat()
         await self._session.execute(
-            insert(Event),
+            insert(EVENTS),
             [
                 event_row(
                     found.id,

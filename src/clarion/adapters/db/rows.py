@@ -64,6 +64,6 @@ def event_row(
         "type": event_type,
         "status": status,
         "channel": channel,
-        "metadata_": metadata,
+        "metadata": metadata,
         "timestamp": now,
     }

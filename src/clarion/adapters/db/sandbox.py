@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,9 +23,14 @@ class SqlSandboxOutbox:
     share one transaction (group commit), which keeps SQLite's single writer
     from becoming the bottleneck. A send returns only once its row is committed."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        write: Callable[[Callable[[Connection], None]], Awaitable[None]],
+    ) -> None:
+        """`sessions` read; `write` runs a batch write and commits it."""
         self._sessions = sessions
-        self._dialect = dialect
+        self._write_job = write
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -59,31 +66,7 @@ class SqlSandboxOutbox:
                     done.set_result(None)
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
-        table: Table = SandboxMessage.__table__  # type: ignore[assignment]
-        insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
-        # The notification id is the idempotency key: a send repeated after a
-        # crash is counted, not recorded twice.
-        unique: dict[uuid.UUID, dict[str, Any]] = {}
-        for row in rows:
-            unique.setdefault(row["notification_id"], row)
-        statement = insert(table).values(list(unique.values()))
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.notification_id],
-            set_={"duplicates": table.c.duplicates + 1},
-        )
-        async with self._sessions() as session:
-            await session.execute(statement)
-            if len(unique) < len(rows):
-                repeats = [
-                    r["notification_id"] for r in rows if unique[r["notification_id"]] is not r
-                ]
-                for notification_id in repeats:
-                    await session.execute(
-                        update(table)
-                        .where(table.c.notification_id == notification_id)
-                        .values(duplicates=table.c.duplicates + 1)
-                    )
-            await session.commit()
+        await self._write_job(partial(record_rows, rows))
 
     async def recent(self, limit: int) -> list[dict[str, Any]]:
         async with self._sessions() as session:
@@ -104,3 +87,27 @@ class SqlSandboxOutbox:
                 }
                 for row in rows
             ]
+
+
+def record_rows(rows: list[dict[str, Any]], connection: Connection) -> None:
+    table: Table = SandboxMessage.__table__  # type: ignore[assignment]
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    # The notification id is the idempotency key: a send repeated after a
+    # crash is counted, not recorded twice.
+    unique: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["notification_id"], row)
+    statement = insert(table).values(list(unique.values()))
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.notification_id],
+        set_={"duplicates": table.c.duplicates + 1},
+    )
+    connection.execute(statement)
+    repeats = [r["notification_id"] for r in rows if unique[r["notification_id"]] is not r]
+    if repeats:
+        connection.execute(
+            update(table)
+            .where(table.c.notification_id == bindparam("b_id"))
+            .values(duplicates=table.c.duplicates + 1),
+            [{"b_id": notification_id} for notification_id in repeats],
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,6 +13,7 @@ from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTo
 from clarion.adapters.db.inbox import SqlInbox
 from clarion.adapters.db.notifications import SqlNotifications
 from clarion.adapters.db.receipts import SqlReceipts
+from clarion.adapters.db.writes import Writes
 from clarion.observability.logging import get_logger
 from clarion.ports import (
     ApiKeyRepository,
@@ -29,23 +31,31 @@ log = get_logger(__name__)
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.session = sessions()
-        self.users: UserRepository = SqlUsers(self.session)
-        self.refresh_tokens: RefreshTokenRepository = SqlRefreshTokens(self.session)
-        self.api_keys: ApiKeyRepository = SqlApiKeys(self.session)
-        self.audit: AuditTrail = SqlAuditTrail(self.session)
-        self.notifications: NotificationRepository = SqlNotifications(self.session)
-        self.receipts: ReceiptRepository = SqlReceipts(self.session)
-        self.contacts: ContactRepository = SqlContacts(self.session)
-        self.inbox: InboxRepository = SqlInbox(self.session)
-        self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, self.session)
+    """`session` carries the reads and ordinary writes; `writes` the batch
+    statements of the hot path (see `clarion.adapters.db.engine`); `sessions`
+    opens the short transactions of its own that idempotency keys need."""
+
+    def __init__(
+        self, session: AsyncSession, sessions: async_sessionmaker[AsyncSession], writes: Writes
+    ) -> None:
+        self.session = session
+        self._writes = writes
+        self.users: UserRepository = SqlUsers(session)
+        self.refresh_tokens: RefreshTokenRepository = SqlRefreshTokens(session)
+        self.api_keys: ApiKeyRepository = SqlApiKeys(session)
+        self.audit: AuditTrail = SqlAuditTrail(session)
+        self.notifications: NotificationRepository = SqlNotifications(session, writes)
+        self.receipts: ReceiptRepository = SqlReceipts(session)
+        self.contacts: ContactRepository = SqlContacts(session, writes)
+        self.inbox: InboxRepository = SqlInbox(session)
+        self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, session, writes)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
 
     async def commit(self) -> None:
+        await self._writes.flush()
         await self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -58,7 +68,27 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         self._after_commit.clear()
+        self._writes.discard()
         await self.session.rollback()
 
     async def close(self) -> None:
+        self._writes.discard()
         await self.session.close()
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        """Commit when the block ends normally, roll back when it raises."""
+        try:
+            if error is None:
+                await self.commit()
+            else:
+                await self.rollback()
+        finally:
+            await self.close()

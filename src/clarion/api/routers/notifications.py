@@ -15,7 +15,14 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from clarion.api.deps import ContainerDep, PrincipalDep, UowDep, charge_notifications
+from clarion.api.deps import (
+    ContainerDep,
+    GroupedUowDep,
+    PrincipalDep,
+    ReadUowDep,
+    UowDep,
+    charge_notifications,
+)
 from clarion.api.errors import error_body, error_path
 from clarion.api.idempotency import MAX_KEY_LENGTH, idempotent, request_hash
 from clarion.api.notification_schemas import (
@@ -98,7 +105,7 @@ def dump(model: NotificationOut) -> dict[str, Any]:
 async def create_notification(
     body: NotificationCreate,
     principal: PrincipalDep,
-    uow: UowDep,
+    uow: GroupedUowDep,
     container: ContainerDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
@@ -126,7 +133,7 @@ async def create_notification(
 async def create_batch(
     body: NotificationBatch,
     principal: PrincipalDep,
-    uow: UowDep,
+    uow: GroupedUowDep,
     container: ContainerDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
@@ -256,7 +263,7 @@ def build_query(
 @router.get("", response_model=NotificationPage, summary="Own notifications (all for admins)")
 async def list_notifications(
     principal: PrincipalDep,
-    uow: UowDep,
+    uow: ReadUowDep,
     container: ContainerDep,
     statuses: Statuses = None,
     channels: Channels = None,
@@ -277,7 +284,7 @@ async def list_notifications(
 async def list_for_user(
     user_id: uuid.UUID,
     principal: PrincipalDep,
-    uow: UowDep,
+    uow: ReadUowDep,
     container: ContainerDep,
     statuses: Statuses = None,
     cursor: str | None = None,
@@ -310,7 +317,7 @@ async def cached_page(
 
 @router.get("/{notification_id:uuid}", response_model=NotificationOut)
 async def get_notification(
-    notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
+    notification_id: uuid.UUID, principal: PrincipalDep, uow: ReadUowDep, container: ContainerDep
 ) -> JSONResponse:
     key = notification_key(notification_id)
     cached = await container.cache.get(key)
@@ -330,7 +337,7 @@ async def get_notification(
 
 @router.get("/{notification_id:uuid}/events", response_model=list[EventOut])
 async def get_events(
-    notification_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, container: ContainerDep
+    notification_id: uuid.UUID, principal: PrincipalDep, uow: ReadUowDep, container: ContainerDep
 ) -> list[EventOut]:
     await container.notifications.visible(uow, principal, notification_id)
     return [EventOut.of(e) for e in await uow.notifications.events(notification_id)]

@@ -1,0 +1,172 @@
+"""SQLite's one writer: every write of the process goes through one connection,
+and writes that arrive while a commit is in flight are committed together.
+
+A *job* is a plain function over a synchronous connection. `run` queues it and
+returns its result once the transaction holding it has committed, so a caller
+that answers after `run` answers only for stored rows. The writer takes what
+has queued up (up to `max_jobs`, after waiting at most `delay` seconds for
+more), runs each job in a savepoint of one transaction on its own thread, and
+commits once: one thread hop and one commit per group, not per request. A job
+that raises is rolled back alone; the others in its group commit.
+
+Other writers of the process (a request that changes a user, say) take
+`exclusive()` for their whole transaction, so they never meet the writer
+inside SQLite and nothing waits in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from clarion.observability.logging import get_logger
+
+log = get_logger(__name__)
+T = TypeVar("T")
+Job = Callable[[Connection], Any]
+
+
+@dataclass
+class _Queued:
+    job: Job
+    done: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+
+
+class SqliteWriter:
+    def __init__(self, path: str, *, delay: float = 0.0, max_jobs: int = 500) -> None:
+        self._path = path
+        self._delay = delay
+        self._max_jobs = max_jobs
+        self._queue: list[_Queued] = []
+        self._arrived = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._engine: Engine | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.groups = 0
+        self.jobs = 0
+
+    async def acquire(self) -> None:
+        """Hold the writer (see `exclusive`). Holding it twice in one task would
+        wait for itself: that is a bug, and it fails at once instead."""
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            raise RuntimeError("this task already holds the SQLite writer")
+        await self._lock.acquire()
+        self._holder = task
+
+    def release(self) -> None:
+        self._holder = None
+        self._lock.release()
+
+    async def run(self, job: Callable[[Connection], T]) -> T:
+        """Run `job` in the next group; return its result once committed."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop(), name="sqlite-writer")
+        queued = _Queued(job, asyncio.get_running_loop().create_future())
+        self._queue.append(queued)
+        self._arrived.set()
+        result: T = await queued.done
+        return result
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the writer: no group runs until the block ends."""
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._arrived.wait()
+            if self._delay and len(self._queue) < self._max_jobs:
+                await asyncio.sleep(self._delay)
+            async with self._lock:
+                group, self._queue = self._queue[: self._max_jobs], self._queue[self._max_jobs :]
+                if not self._queue:
+                    self._arrived.clear()
+                if not group:
+                    continue
+                loop = asyncio.get_running_loop()
+                try:
+                    await loop.run_in_executor(self._thread, self._commit_group, group)
+                except BaseException as exc:  # the commit itself failed: nothing is stored
+                    log.error("db.writer.commit_failed", jobs=len(group), error=type(exc).__name__)
+                    for queued in group:
+                        queued.error = queued.error or exc
+            self.groups += 1
+            self.jobs += len(group)
+            for queued in group:
+                if queued.done.done():
+                    continue
+                if queued.error is not None:
+                    queued.done.set_exception(queued.error)
+                else:
+                    queued.done.set_result(queued.result)
+
+    def _connect(self) -> Engine:
+        if self._engine is None:
+            engine = create_engine(
+                f"sqlite:///{self._path}", isolation_level="AUTOCOMMIT", hide_parameters=True
+            )
+            event.listen(engine, "connect", _writer_pragmas)
+            self._engine = engine
+        return self._engine
+
+    def _commit_group(self, group: list[_Queued]) -> None:
+        """On the writer's thread: one transaction, a savepoint per job."""
+        with self._connect().connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                for queued in group:
+                    connection.exec_driver_sql("SAVEPOINT job")
+                    try:
+                        queued.result = queued.job(connection)
+                    except Exception as exc:
+                        connection.exec_driver_sql("ROLLBACK TO job")
+                        queued.error = exc
+                    connection.exec_driver_sql("RELEASE job")
+                connection.exec_driver_sql("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    connection.exec_driver_sql("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        if self._task is not None:
+            if self._queue:  # jobs run in order: once this one is done, all are
+                with contextlib.suppress(Exception):
+                    await self.run(_nothing)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await asyncio.get_running_loop().run_in_executor(self._thread, engine.dispose)
+        self._thread.shutdown(wait=True)
+
+
+def _nothing(_connection: Connection) -> None:
+    return None
+
+
+def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # only another process (a CLI command, a second `serve`) can hold the lock
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,81 @@
+"""Where a unit of work's batch writes go.
+
+The hot path's writes are plain functions over a synchronous connection
+(`batch_sql`). On PostgreSQL, and for SQLite's exclusive units of work, they
+run at once in the unit of work's own transaction. In SQLite's grouped units
+of work they go to the process's one writer: a write whose result is not
+needed waits for the unit of work's commit; one whose result is needed takes
+every waiting write of its unit with it, in one job, and commits them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clarion.adapters.db.writer import SqliteWriter
+
+T = TypeVar("T")
+
+
+class Writes(Protocol):
+    async def now(self, job: Callable[[Connection], T]) -> T:
+        """Run `job` now (with the writes waiting before it) and return its result."""
+
+    async def later(self, job: Callable[[Connection], Any]) -> None:
+        """Run `job` with the unit of work's commit, or sooner."""
+
+    async def flush(self) -> None:
+        """Write what is waiting; on the writer, this commits it."""
+
+    def discard(self) -> None: ...
+
+
+class SessionWrites:
+    """In the session's own transaction, at once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def now(self, job: Callable[[Connection], T]) -> T:
+        return await self._session.run_sync(lambda sync: job(sync.connection()))
+
+    async def later(self, job: Callable[[Connection], Any]) -> None:
+        await self.now(job)
+
+    async def flush(self) -> None:
+        return None
+
+    def discard(self) -> None:
+        return None
+
+
+class GroupedWrites:
+    """Through SQLite's writer, committed in a group with other units' writes."""
+
+    def __init__(self, writer: SqliteWriter) -> None:
+        self._writer = writer
+        self._waiting: list[Callable[[Connection], Any]] = []
+
+    async def now(self, job: Callable[[Connection], T]) -> T:
+        waiting, self._waiting = self._waiting, []
+
+        def together(connection: Connection) -> T:
+            for earlier in waiting:
+                earlier(connection)
+            return job(connection)
+
+        return await self._writer.run(together)
+
+    async def later(self, job: Callable[[Connection], Any]) -> None:
+        self._waiting.append(job)
+
+    async def flush(self) -> None:
+        if self._waiting:
+            await self.now(lambda _connection: None)
+
+    def discard(self) -> None:
+        self._waiting.clear()

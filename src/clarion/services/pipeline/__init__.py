@@ -1,0 +1,58 @@
+"""The delivery pipeline: a batch of queue messages through its stages.
+
+claim → send → record → after-commit effects. Each stage is a plain async
+function over the whole batch (`claim`, `send`, `record`, `effects`); no stage
+opens a transaction per notification. Later stages (consent, render) go
+between claim and send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.pipeline import DeliveryOutcome
+from clarion.domain.time import utcnow
+from clarion.ports import Cache, Fanout, Queue, UnitOfWork
+from clarion.services.cache_keys import forget_notifications
+from clarion.services.delivery import Deliverer
+from clarion.services.inbox import announce_sent
+from clarion.services.pipeline.claim import claim
+from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
+from clarion.services.pipeline.record import record
+
+
+class DeliveryPipeline:
+    def __init__(
+        self,
+        *,
+        queue: Queue,
+        uow_factory: Callable[[], UnitOfWork],
+        deliverer: Deliverer,
+        cache: Cache,
+        clock: Callable[[], datetime] = utcnow,
+        fanout: Fanout | None = None,
+    ) -> None:
+        self._queue = queue
+        self._uow_factory = uow_factory
+        self._deliverer = deliverer
+        self._cache = cache
+        self._clock = clock
+        self._fanout = fanout
+
+    async def run(self, messages: Sequence[QueueMessage]) -> list[DeliveryOutcome]:
+        """One batch: claims are committed before anything is sent, outcomes
+        before this returns (and so before the caller acknowledges)."""
+        claimed_at = self._clock()  # also the claim's token: outcomes need it to land
+        claimed = await claim(self._uow_factory, [m.notification_id for m in messages], claimed_at)
+        if not claimed:
+            return []
+        outcomes = await self._deliverer.deliver(claimed, self._clock())
+        stored = await record(self._uow_factory, outcomes, self._clock(), claimed_at=claimed_at)
+        if self._fanout is not None:
+            await announce_sent(self._fanout, claimed, outcomes, stored, self._clock())
+        await schedule_retries(self._uow_factory, self._queue, claimed, outcomes, stored)
+        await announce_dead_letters(self._queue, claimed, outcomes, stored)
+        await forget_notifications(self._cache, {o.notification_id: o.user_id for o in outcomes})
+        return outcomes

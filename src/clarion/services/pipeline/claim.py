@@ -1,0 +1,48 @@
+"""Stage 1, claim: take ownership of a batch's rows, with what addressing needs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from clarion.domain.enums import Channel
+from clarion.domain.pipeline import Claimed
+from clarion.ports import UnitOfWork
+
+
+async def claim(
+    uow_factory: Callable[[], UnitOfWork], ids: Sequence[uuid.UUID], claimed_at: datetime
+) -> list[Claimed]:
+    """PENDING → PROCESSING for the rows no one else holds (one conditional
+    update for the batch, committed before anything is sent), then the push
+    tokens and SMS suppressions the claimed rows need, read in two queries."""
+    async with uow_factory() as uow:
+        claimed = await uow.notifications.claim(ids, claimed_at)
+        return await with_contacts(uow, claimed)
+
+
+async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed]:
+    """Add what addressing needs beyond the claim: the user's push tokens for a
+    push without its own token, and whether an SMS number is suppressed."""
+    push_users = {
+        c.record.user_id
+        for c in claimed
+        if c.record.channel is Channel.PUSH and not c.record.payload.get("token")
+    }
+    tokens = await uow.contacts.tokens_for(push_users)
+    numbers = {sms_number(c) for c in claimed if c.record.channel is Channel.SMS} - {""}
+    suppressed = await uow.contacts.suppressed(numbers)
+    enriched = []
+    for c in claimed:
+        if c.record.user_id in tokens and c.record.channel is Channel.PUSH:
+            c = replace(c, devices=tokens[c.record.user_id])
+        if c.record.channel is Channel.SMS and sms_number(c) in suppressed:
+            c = replace(c, suppressed=True)
+        enriched.append(c)
+    return enriched
+
+
+def sms_number(claimed: Claimed) -> str:
+    return str(claimed.record.payload.get("to") or claimed.phone or "")
