@@ -17,13 +17,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def wait_finished(rows: Rows, since: datetime, priority: str | None = None) -> None:
-    """Until every row created since `since` is SENT or FAILED (10 minutes at most)."""
-    deadline = time.monotonic() + 600
+def wait_finished(
+    rows: Rows, since: datetime, priority: str | None = None, limit: float = 600
+) -> None:
+    """Until every row created since `since` is SENT or FAILED (`limit` seconds at most)."""
+    deadline = time.monotonic() + limit
     while rows.unfinished(since, priority) and time.monotonic() < deadline:
         time.sleep(0.5)
     if left := rows.unfinished(since, priority):
-        raise SystemExit(f"{left:,} notifications still not delivered after 10 minutes")
+        raise SystemExit(f"{left:,} notifications still not delivered after {limit:.0f} s")
 
 
 def accept(http: httpx.Client, body: dict[str, Any]) -> None:
@@ -105,7 +107,7 @@ def urgent_under_backlog(
             if number == 0:
                 probe.start()
     try:
-        wait_finished(rows, since, "LOW")
+        wait_finished(rows, since, "LOW", limit=600 + backlog / 100)
     finally:
         probe.stop()
     if probe.refused:

@@ -140,8 +140,8 @@ def measure(
     for connections in args.connections:
         since = now()
         what = f"POST /notifications, {connections} connections"
-        result = load(deployment.port, "/notifications", notification(me), headers, args.seconds,
-                      connections)  # fmt: skip
+        body = notification(me)
+        result = load(deployment.port, "/notifications", body, headers, args.seconds, connections)
         figures |= progress(load_figures(what, checked(what, result), ceiling[connections]))
         wait_finished(rows, since)  # the single POSTs drain before the next phase
     scaled = "worker 2" in deployment.processes

@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from clarion.adapters.db.bulk import insert_rows
 from clarion.adapters.db.models import (
     Device,
     Event,
@@ -48,8 +49,7 @@ N = NOTIFICATIONS.c
 
 def insert_events(events: Sequence[dict[str, Any]]) -> Callable[[Connection], None]:
     def job(connection: Connection) -> None:
-        if events:
-            connection.execute(insert(EVENTS), list(events))
+        insert_rows(connection, EVENTS, events)
 
     return job
 
@@ -86,9 +86,8 @@ def insert_notifications(
             events.append(event_row(item.id, item.user_id, item.channel, event_type, status, at))
 
     def job(connection: Connection) -> None:
-        if rows:
-            connection.execute(insert(NOTIFICATIONS), rows)
-            connection.execute(insert(EVENTS), events)
+        insert_rows(connection, NOTIFICATIONS, rows)
+        insert_rows(connection, EVENTS, events)
 
     return job
 
@@ -184,8 +183,9 @@ def record_outcomes(
         if not mine:
             return []
         connection.execute(OUTCOME, [outcome_values(o, now) for o in mine])
-        connection.execute(
-            insert(EVENTS),
+        insert_rows(
+            connection,
+            EVENTS,
             [
                 event_row(
                     o.notification_id,
