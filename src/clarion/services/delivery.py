@@ -105,14 +105,27 @@ class Deliverer:
         self._slots = asyncio.Semaphore(concurrency)
         self._rng = rng
 
-    async def deliver(self, batch: Sequence[Claimed], now: datetime) -> list[DeliveryOutcome]:
-        sent = await asyncio.gather(*(self._send_all(c) for c in batch))
-        outcomes = []
-        for claimed, pairs in zip(batch, sent, strict=True):
+    async def deliver(
+        self,
+        batch: Sequence[Claimed],
+        now: datetime,
+        on_outcome: Callable[[DeliveryOutcome], None] | None = None,
+    ) -> list[DeliveryOutcome]:
+        """Send every notification of the batch; `on_outcome` hears each outcome
+        as soon as its provider answered, so it can be recorded before the
+        slowest send of the batch is done."""
+
+        async def one(claimed: Claimed) -> DeliveryOutcome:
+            pairs = await self._send_all(claimed)
             outcome = self.decide(claimed.record, combined([r for _, r in pairs]), now)
             forget = tuple(address for address, r in pairs if r.forget_recipient)
-            outcomes.append(replace(outcome, forget=forget) if forget else outcome)
-        return outcomes
+            if forget:
+                outcome = replace(outcome, forget=forget)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(one(c) for c in batch)))
 
     async def _send_all(self, claimed: Claimed) -> list[tuple[str, SendResult]]:
         """(address, result) for every address of the notification."""

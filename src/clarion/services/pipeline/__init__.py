@@ -1,6 +1,6 @@
 """The delivery pipeline: a batch of queue messages through its stages.
 
-claim → send → record → after-commit effects. Each stage is a plain async
+claim → send → record (as providers answer) → after-commit effects. Each stage is a plain async
 function over the whole batch (`claim`, `send`, `record`, `effects`); no stage
 opens a transaction per notification. Later stages (consent, render) go
 between claim and send.
@@ -20,7 +20,7 @@ from clarion.services.delivery import Deliverer
 from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
-from clarion.services.pipeline.record import record
+from clarion.services.pipeline.record import Recorder
 
 
 class DeliveryPipeline:
@@ -48,8 +48,11 @@ class DeliveryPipeline:
         claimed = await claim(self._uow_factory, [m.notification_id for m in messages], claimed_at)
         if not claimed:
             return []
-        outcomes = await self._deliverer.deliver(claimed, self._clock())
-        stored = await record(self._uow_factory, outcomes, self._clock(), claimed_at=claimed_at)
+        recorder = Recorder(self._uow_factory, self._clock, claimed_at=claimed_at)
+        try:
+            outcomes = await self._deliverer.deliver(claimed, self._clock(), recorder.add)
+        finally:
+            stored = await recorder.finish()
         if self._fanout is not None:
             await announce_sent(self._fanout, claimed, outcomes, stored, self._clock())
         await schedule_retries(self._uow_factory, self._queue, claimed, outcomes, stored)

@@ -1,7 +1,9 @@
-"""Stage 4, record: a batch's outcomes and events, one statement per kind."""
+"""Stage 4, record: outcomes and events, one statement per kind for whatever
+has come back, written as providers answer rather than after the whole batch."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -31,6 +33,50 @@ async def record(
     if len(owned) < len(outcomes):
         log.warning("worker.claims.lost", lost=len(outcomes) - len(owned))
     return owned
+
+
+class Recorder:
+    """Records outcomes while the batch is still sending: whatever came back
+    while the previous write was committing goes in the next one. A crash can
+    then repeat only the sends in flight and the outcomes of one write."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        *,
+        claimed_at: datetime,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._claimed_at = claimed_at
+        self._waiting: list[DeliveryOutcome] = []
+        self._writing: asyncio.Task[None] | None = None
+        self.stored: set[uuid.UUID] = set()
+
+    def add(self, outcome: DeliveryOutcome) -> None:
+        self._waiting.append(outcome)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        # outcomes that come back together (an in-app batch, a sandbox group
+        # commit) are written together
+        await asyncio.sleep(0.002)
+        while self._waiting:
+            outcomes, self._waiting = self._waiting, []
+            self.stored |= await record(
+                self._uow_factory, outcomes, self._clock(), claimed_at=self._claimed_at
+            )
+
+    async def finish(self) -> set[uuid.UUID]:
+        """Wait until every outcome added so far is stored (raises if a write failed)."""
+        while self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+            if self._waiting:
+                self._writing = asyncio.create_task(self._write())
+        return self.stored
 
 
 async def forget_dead_addresses(
