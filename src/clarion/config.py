@@ -58,8 +58,11 @@ class Settings(BaseSettings, ChannelSettings):
             "(writes that arrive during a commit share the next one anyway)."
         ),
     )
-    sqlite_commit_max_jobs: int = Field(
-        default=500, ge=1, le=10000, description="SQLite: most writes committed together."
+    sqlite_commit_max_rows: int = Field(
+        default=2000,
+        ge=1,
+        le=100000,
+        description="SQLite: about how many rows one commit writes at most.",
     )
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka brokers, comma separated. Unset: the embedded queue."

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from clarion.domain.contacts import DeviceRecord
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
-from clarion.domain.enums import Role
+from clarion.domain.enums import Priority, Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
-from clarion.domain.notifications import EventRecord, NewNotification, NotificationRecord
+from clarion.domain.notifications import LANES, EventRecord, NewNotification, NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 from clarion.domain.ratelimit import RateDecision
 from clarion.domain.receipts import ProviderEvent, ReceiptOutcome
@@ -277,7 +277,13 @@ class Queue(Component, Protocol):
 
     async def publish(self, messages: Sequence[QueueMessage]) -> None: ...
 
-    async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]: ...
+    async def consume(
+        self,
+        max_messages: int,
+        wait_seconds: float,
+        lanes: Sequence[Priority] = LANES,
+    ) -> Sequence[QueueMessage]:
+        """Only from `lanes` (a consumer kept for urgent work takes only those)."""
 
     async def ack(self, messages: Sequence[QueueMessage]) -> None: ...
 

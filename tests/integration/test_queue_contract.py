@@ -97,6 +97,40 @@ async def test_urgent_work_is_handed_out_before_a_backlog(queue: Queue) -> None:
     ]
 
 
+async def test_urgent_work_published_after_a_buffered_backlog_is_not_held_behind_it(
+    queue: Queue,
+) -> None:
+    """A LOW backlog already handed to this consumer (and buffered by it) does
+    not hide URGENT work published later: the next consume hands it out."""
+    await queue.publish([message()])
+    joined = await queue.consume(1, wait_seconds=FIRST_WAIT)
+    await queue.ack(joined)
+    await queue.publish([message(Priority.LOW) for _ in range(300)])
+    await asyncio.sleep(1.0)
+    low = await queue.consume(10, wait_seconds=FIRST_WAIT)
+    assert {m.priority for m in low} == {Priority.LOW}
+    urgent = message(Priority.URGENT)
+    await queue.publish([urgent])
+    await asyncio.sleep(1.0)
+    got = await queue.consume(10, wait_seconds=FIRST_WAIT)
+    assert [m.notification_id for m in got] == [urgent.notification_id]
+
+
+async def test_a_consumer_kept_for_urgent_work_takes_only_its_lanes(queue: Queue) -> None:
+    await queue.publish([message()])
+    joined = await queue.consume(1, wait_seconds=FIRST_WAIT)
+    await queue.ack(joined)
+    await queue.publish([message(Priority.LOW) for _ in range(5)])
+    await asyncio.sleep(1.0)
+    assert await queue.consume(10, 0.5, (Priority.URGENT,)) == []
+    urgent = message(Priority.URGENT)
+    await queue.publish([urgent])
+    got = await queue.consume(10, FIRST_WAIT, (Priority.URGENT,))
+    assert [m.notification_id for m in got] == [urgent.notification_id]
+    rest = await queue.consume(10, FIRST_WAIT)
+    assert {m.priority for m in rest} == {Priority.LOW}
+
+
 async def test_one_recipients_messages_keep_their_order_in_a_lane(queue: Queue) -> None:
     sent = [message(key="same@example.com") for _ in range(20)]
     await queue.publish(sent)

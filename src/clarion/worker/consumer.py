@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Priority
+from clarion.domain.notifications import LANES
 from clarion.domain.pipeline import DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
@@ -29,9 +31,12 @@ class Consumer:
         batch_size: int,
         clock: Callable[[], datetime] = utcnow,
         fanout: Fanout | None = None,
+        lanes: Sequence[Priority] = LANES,
     ) -> None:
+        """`lanes`: the priority lanes this consumer takes from, most urgent first."""
         self._queue = queue
         self._batch_size = batch_size
+        self._lanes = tuple(lanes)
         self.pipeline = DeliveryPipeline(
             queue=queue,
             uow_factory=uow_factory,
@@ -44,7 +49,7 @@ class Consumer:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             # whatever is waiting, up to a batch: a lone message goes at once
-            messages = await self._queue.consume(self._batch_size, wait_seconds=0.5)
+            messages = await self._queue.consume(self._batch_size, 0.5, self._lanes)
             if not messages:
                 continue
             try:

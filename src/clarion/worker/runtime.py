@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from clarion.adapters.queue.kafka import KafkaQueue
 from clarion.bootstrap import Container
+from clarion.domain.enums import Priority
+from clarion.domain.notifications import LANES
 from clarion.observability.logging import get_logger
 from clarion.worker.consumer import Consumer
 from clarion.worker.scheduler import Scheduler
@@ -26,18 +28,24 @@ class Background:
 
 
 def consumers(container: Container) -> list[Consumer]:
+    """`worker_concurrency` loops that take every lane, most urgent first, and
+    one more kept for URGENT work, so an urgent notification never waits for
+    a busy loop to finish a LOW batch."""
     settings = container.settings
-    return [
-        Consumer(
+
+    def consumer(lanes: tuple[Priority, ...]) -> Consumer:
+        return Consumer(
             queue=container.queue,
             uow_factory=container.grouped,
             deliverer=container.deliverer,
             cache=container.cache,
             batch_size=settings.worker_batch_size,
             fanout=container.fanout,
+            lanes=lanes,
         )
-        for _ in range(settings.worker_concurrency)
-    ]
+
+    general = [consumer(LANES) for _ in range(settings.worker_concurrency)]
+    return [*general, consumer((Priority.URGENT,))]
 
 
 def scheduler(container: Container) -> Scheduler:

@@ -47,7 +47,7 @@ class Database:
             self.writer = SqliteWriter(
                 path,
                 delay=settings.sqlite_commit_delay_ms / 1000,
-                max_jobs=settings.sqlite_commit_max_jobs,
+                max_rows=settings.sqlite_commit_max_rows,
             )
             self.engine = create_async_engine(
                 settings.database_url, connect_args={"timeout": 30}, hide_parameters=True

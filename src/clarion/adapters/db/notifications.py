@@ -40,7 +40,7 @@ class SqlNotifications:
     ) -> None:
         if items:
             await self._writes.later(
-                batch_sql.insert_notifications(items, now, published=published)
+                batch_sql.insert_notifications(items, now, published=published), len(items)
             )
 
     async def get(self, notification_id: uuid.UUID) -> NotificationRecord | None:
@@ -262,7 +262,7 @@ class SqlNotifications:
         """PENDING → PROCESSING for the rows no one else claimed (see batch_sql.claim)."""
         if not ids:
             return []
-        return await self._writes.now(batch_sql.claim(ids, now))
+        return await self._writes.now(batch_sql.claim(ids, now), len(ids))
 
     async def record_outcomes(
         self, outcomes: Sequence[DeliveryOutcome], now: datetime, *, claimed_at: datetime
@@ -272,7 +272,7 @@ class SqlNotifications:
         if not outcomes:
             return []
         return await self._writes.now(
-            batch_sql.record_outcomes(outcomes, now, claimed_at=claimed_at)
+            batch_sql.record_outcomes(outcomes, now, claimed_at=claimed_at), len(outcomes)
         )
 
     async def backlog(self) -> dict[str, dict[str, int]]:

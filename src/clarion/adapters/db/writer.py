@@ -4,8 +4,8 @@ and writes that arrive while a commit is in flight are committed together.
 A *job* is a plain function over a synchronous connection. `run` queues it and
 returns its result once the transaction holding it has committed, so a caller
 that answers after `run` answers only for stored rows. The writer takes what
-has queued up (up to `max_jobs`, after waiting at most `delay` seconds for
-more), runs each job in a savepoint of one transaction on its own thread, and
+has queued up (up to about `max_rows` rows, after waiting at most `delay`
+seconds for more), runs each job in a savepoint of one transaction on its own thread, and
 commits once: one thread hop and one commit per group, not per request. A job
 that raises is rolled back alone; the others in its group commit.
 
@@ -38,13 +38,14 @@ class _Queued:
     done: asyncio.Future[Any]
     result: Any = None
     error: BaseException | None = None
+    rows: int = 1
 
 
 class SqliteWriter:
-    def __init__(self, path: str, *, delay: float = 0.0, max_jobs: int = 500) -> None:
+    def __init__(self, path: str, *, delay: float = 0.0, max_rows: int = 2000) -> None:
         self._path = path
         self._delay = delay
-        self._max_jobs = max_jobs
+        self._max_rows = max_rows
         self._queue: list[_Queued] = []
         self._arrived = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -68,11 +69,13 @@ class SqliteWriter:
         self._holder = None
         self._lock.release()
 
-    async def run(self, job: Callable[[Connection], T]) -> T:
-        """Run `job` in the next group; return its result once committed."""
+    async def run(self, job: Callable[[Connection], T], rows: int = 1) -> T:
+        """Run `job` in the next group; return its result once committed.
+        `rows` is about how many rows it writes: a group stops growing at
+        `max_rows`, so one commit never makes the writes behind it wait long."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="sqlite-writer")
-        queued = _Queued(job, asyncio.get_running_loop().create_future())
+        queued = _Queued(job, asyncio.get_running_loop().create_future(), rows=max(1, rows))
         self._queue.append(queued)
         self._arrived.set()
         result: T = await queued.done
@@ -90,10 +93,10 @@ class SqliteWriter:
     async def _loop(self) -> None:
         while True:
             await self._arrived.wait()
-            if self._delay and len(self._queue) < self._max_jobs:
+            if self._delay and sum(q.rows for q in self._queue) < self._max_rows:
                 await asyncio.sleep(self._delay)
             async with self._lock:
-                group, self._queue = self._queue[: self._max_jobs], self._queue[self._max_jobs :]
+                group = self._take_group()
                 if not self._queue:
                     self._arrived.clear()
                 if not group:
@@ -114,6 +117,17 @@ class SqliteWriter:
                     queued.done.set_exception(queued.error)
                 else:
                     queued.done.set_result(queued.result)
+
+    def _take_group(self) -> list[_Queued]:
+        """The oldest writes, up to `max_rows` (always at least one)."""
+        taken, rows = 0, 0
+        for queued in self._queue:
+            if taken and rows + queued.rows > self._max_rows:
+                break
+            taken += 1
+            rows += queued.rows
+        group, self._queue = self._queue[:taken], self._queue[taken:]
+        return group
 
     def _connect(self) -> Engine:
         if self._engine is None:

@@ -22,10 +22,11 @@ T = TypeVar("T")
 
 
 class Writes(Protocol):
-    async def now(self, job: Callable[[Connection], T]) -> T:
-        """Run `job` now (with the writes waiting before it) and return its result."""
+    async def now(self, job: Callable[[Connection], T], rows: int = 1) -> T:
+        """Run `job` now (with the writes waiting before it) and return its result.
+        `rows`: about how many rows it writes."""
 
-    async def later(self, job: Callable[[Connection], Any]) -> None:
+    async def later(self, job: Callable[[Connection], Any], rows: int = 1) -> None:
         """Run `job` with the unit of work's commit, or sooner."""
 
     async def flush(self) -> None:
@@ -40,10 +41,10 @@ class SessionWrites:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def now(self, job: Callable[[Connection], T]) -> T:
+    async def now(self, job: Callable[[Connection], T], rows: int = 1) -> T:
         return await self._session.run_sync(lambda sync: job(sync.connection()))
 
-    async def later(self, job: Callable[[Connection], Any]) -> None:
+    async def later(self, job: Callable[[Connection], Any], rows: int = 1) -> None:
         await self.now(job)
 
     async def flush(self) -> None:
@@ -59,23 +60,27 @@ class GroupedWrites:
     def __init__(self, writer: SqliteWriter) -> None:
         self._writer = writer
         self._waiting: list[Callable[[Connection], Any]] = []
+        self._rows = 0
 
-    async def now(self, job: Callable[[Connection], T]) -> T:
+    async def now(self, job: Callable[[Connection], T], rows: int = 1) -> T:
         waiting, self._waiting = self._waiting, []
+        rows, self._rows = rows + self._rows, 0
 
         def together(connection: Connection) -> T:
             for earlier in waiting:
                 earlier(connection)
             return job(connection)
 
-        return await self._writer.run(together)
+        return await self._writer.run(together, rows)
 
-    async def later(self, job: Callable[[Connection], Any]) -> None:
+    async def later(self, job: Callable[[Connection], Any], rows: int = 1) -> None:
         self._waiting.append(job)
+        self._rows += rows
 
     async def flush(self) -> None:
         if self._waiting:
-            await self.now(lambda _connection: None)
+            await self.now(lambda _connection: None, 0)
 
     def discard(self) -> None:
         self._waiting.clear()
+        self._rows = 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from clarion.adapters.queue.due import DueHeap
 from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.domain.time import utcnow
 
@@ -58,11 +59,13 @@ class EmbeddedQueue:
         if messages:
             self._arrived.set()
 
-    async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]:
+    async def consume(
+        self, max_messages: int, wait_seconds: float, lanes: Sequence[Priority] = LANES
+    ) -> Sequence[QueueMessage]:
         deadline = time.monotonic() + wait_seconds
         while True:
             self._requeue_expired()
-            taken = self._take(max_messages)
+            taken = self._take(max_messages, lanes)
             if taken:
                 return taken
             now = time.monotonic()
@@ -74,10 +77,10 @@ class EmbeddedQueue:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), max(0.0, wake - now))
 
-    def _take(self, max_messages: int) -> list[QueueMessage]:
+    def _take(self, max_messages: int, lanes: Sequence[Priority]) -> list[QueueMessage]:
         taken: list[QueueMessage] = []
         expires = time.monotonic() + self._visibility_timeout
-        for lane in LANES:
+        for lane in lanes:
             messages = self._lanes[lane]
             while messages and len(taken) < max_messages:
                 message = messages.popleft()

@@ -243,30 +243,35 @@ class KafkaQueue:
             )
         self._book.forget(self._revoked)
 
-    async def consume(self, max_messages: int, wait_seconds: float) -> Sequence[QueueMessage]:
+    async def consume(
+        self, max_messages: int, wait_seconds: float, lanes: Sequence[Priority] = LANES
+    ) -> Sequence[QueueMessage]:
         """Every call looks at the broker, even with messages buffered, so an
         URGENT message never waits behind a buffered LOW backlog. With more
-        than `BUFFER` messages buffered, only the URGENT lane is fetched."""
+        than `BUFFER` messages buffered, only the URGENT lane is fetched. A
+        consumer of some lanes only polls briefly, never holding up the others."""
         deadline = time.monotonic() + wait_seconds
         loop = asyncio.get_running_loop()
+        longest = 0.5 if len(lanes) == len(LANES) else 0.05
         while True:
             self._requeue_expired()
             remaining = max(0.0, deadline - time.monotonic())
+            mine = sum(len(self._lanes[lane]) for lane in lanes)
             buffered = sum(len(messages) for messages in self._lanes.values())
             fetched = await loop.run_in_executor(
                 self._consumer_thread,
                 self._fetch,
-                0.0 if buffered else min(remaining, 0.5),
+                0.0 if mine else min(remaining, longest),
                 buffered >= BUFFER,
             )
             self._buffer(fetched)
-            taken = self._take(max_messages)
+            taken = self._take(max_messages, lanes)
             if taken or time.monotonic() >= deadline:
                 return taken
 
-    def _take(self, max_messages: int) -> list[QueueMessage]:
+    def _take(self, max_messages: int, lanes: Sequence[Priority]) -> list[QueueMessage]:
         expires = time.monotonic() + self._settings.visibility_timeout
-        for lane in LANES:
+        for lane in lanes:
             messages = self._lanes[lane]
             taken: list[QueueMessage] = []
             while messages and len(taken) < max_messages:
