@@ -4,7 +4,9 @@ A batch's rows share most of their values (the time they were accepted, the
 user, the channel), and converting a value for the driver (a datetime to text
 on SQLite, say) costs more than inserting it. This binds through the columns'
 own type processors, as SQLAlchemy would, but remembers each conversion for
-the batch, then hands the driver one executemany.
+the batch, then hands the driver one executemany; on PostgreSQL a batch of
+`COPY_FROM` rows or more goes in by COPY instead, which asyncpg streams in
+PostgreSQL's binary format.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.util import await_
+
+COPY_FROM = 50
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -26,6 +31,19 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     converters = [
         _converter(column.type.dialect_impl(dialect).bind_processor(dialect)) for column in columns
     ]
+    if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        records = [
+            tuple(convert(row[key]) for key, convert in zip(order, converters, strict=True))
+            for row in rows
+        ]
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        await_(
+            driver.copy_records_to_table(
+                table.name, records=records, columns=[column.name for column in columns]
+            )
+        )
+        return
     if compiled.positional:
         params: list[Any] = [
             tuple(convert(row[key]) for key, convert in zip(order, converters, strict=True))
