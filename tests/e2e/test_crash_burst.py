@@ -6,6 +6,7 @@ Run alone to see the counts: pytest tests/e2e/test_crash_burst.py -s
 """
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ def test_sigkill_after_a_burst_of_201s_keeps_every_answered_notification(
     assert answered - stored == set(), "answered 201 but not stored"
     assert answered - created == set(), "answered 201 but no CREATED event"
 
+    shutil.copyfile(server.log_path, tmp_path / "serve-killed.log")
     server.start()
     try:
         deadline = time.monotonic() + 90
