@@ -20,7 +20,7 @@ from clarion.services.auth import api_key_prefix
 log = get_logger(__name__)
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -71,7 +71,7 @@ GroupedUowDep = Annotated[UnitOfWork, Depends(get_grouped_uow, scope="function")
 ReadUowDep = Annotated[UnitOfWork, Depends(get_read_uow, scope="function")]
 
 
-def get_context(request: Request) -> RequestContext:
+async def get_context(request: Request) -> RequestContext:
     return RequestContext(
         ip_address=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),

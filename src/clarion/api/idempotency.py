@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from clarion.api.responses import Json
 from clarion.domain.errors import Conflict, InvalidInput
 from clarion.domain.identity import Principal
 from clarion.domain.time import utcnow
@@ -45,7 +46,7 @@ async def idempotent(
 ) -> JSONResponse:
     if key is None:
         status, body = await handle()
-        return JSONResponse(body, status)
+        return Json(body, status)
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.")
     scope = f"{principal.kind}:{principal.id}"
@@ -56,7 +57,7 @@ async def idempotent(
             raise KeyReused("This Idempotency-Key was used with a different request.")
         if stored.status is None:
             raise KeyInFlight("A request with this Idempotency-Key is still in progress.")
-        return JSONResponse(stored.body, stored.status, headers={"Idempotent-Replayed": "true"})
+        return Json(stored.body, stored.status, headers={"Idempotent-Replayed": "true"})
     try:
         status, body = await handle()
         if not await uow.idempotency.finish(scope, key, status, body, reserved_at=reserved_at):
@@ -68,4 +69,4 @@ async def idempotent(
         await uow.rollback()
         await uow.idempotency.release(scope, key, reserved_at=reserved_at)
         raise
-    return JSONResponse(body, status)
+    return Json(body, status)

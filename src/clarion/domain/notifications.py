@@ -19,6 +19,7 @@ from clarion.domain.enums import (
     Receipt,
 )
 from clarion.domain.errors import Conflict
+from clarion.domain.ids import new_id
 
 S = NotificationStatus
 
@@ -88,7 +89,7 @@ class NewNotification:
     payload: dict[str, Any]
     metadata: dict[str, Any] | None
     scheduled_for: datetime | None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
 
     def initial_status(self, now: datetime) -> NotificationStatus:
         if self.scheduled_for is not None and self.scheduled_for > now:

@@ -8,6 +8,7 @@ from typing import Any
 
 from clarion.adapters.db.models import Event, Notification
 from clarion.domain.enums import EventType, NotificationStatus
+from clarion.domain.ids import new_id
 from clarion.domain.notifications import EventRecord, NotificationRecord
 
 
@@ -58,7 +59,7 @@ def event_row(
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "notification_id": notification_id,
         "user_id": user_id,
         "type": event_type,

@@ -38,6 +38,7 @@ from clarion.api.notification_schemas import (
     NotificationUpdate,
 )
 from clarion.api.openapi import errors
+from clarion.api.responses import Json
 from clarion.api.schemas import Moment
 from clarion.bootstrap import Container
 from clarion.domain.enums import Channel, NotificationStatus, NotificationType, Priority
@@ -306,13 +307,13 @@ async def cached_page(
         key = user_list_key(query.user_id, digest[:32])
         cached = await container.cache.get(key)
         if cached is not None:
-            return JSONResponse(json.loads(cached))
+            return Json(json.loads(cached))
     data = page_out(await uow.notifications.page(query)).model_dump(mode="json", by_alias=True)
     if key is not None and query.user_id is not None:
         await container.cache.fill(
             key, json.dumps(data).encode(), USER_LIST_TTL, tags=(user_tag(query.user_id),)
         )
-    return JSONResponse(data)
+    return Json(data)
 
 
 @router.get("/{notification_id:uuid}", response_model=NotificationOut)
@@ -326,13 +327,13 @@ async def get_notification(
         if principal.may(Scope.NOTIFICATIONS_READ) and may_see(
             principal, uuid.UUID(data["userId"])
         ):
-            return JSONResponse(data)
+            return Json(data)
     record = await container.notifications.visible(uow, principal, notification_id)
     data = dump(NotificationOut.of(record))
     await container.cache.fill(
         key, json.dumps(data).encode(), NOTIFICATION_TTL, tags=(user_tag(record.user_id),)
     )
-    return JSONResponse(data)
+    return Json(data)
 
 
 @router.get("/{notification_id:uuid}/events", response_model=list[EventOut])
