@@ -23,14 +23,13 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.util import await_
 
 from clarion.adapters.db.unit_of_work import SqlUnitOfWork
-from clarion.adapters.db.writer import SqliteWriter
+from clarion.adapters.db.writer import SqliteWriter, sqlite_pragmas
 from clarion.adapters.db.writes import GroupedWrites, SessionWrites
 from clarion.config import Settings
 
@@ -52,7 +51,7 @@ class Database:
             self.engine = create_async_engine(
                 settings.database_url, connect_args={"timeout": 30}, hide_parameters=True
             )
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
             _hold_writer_while_connected(self.engine, self.writer)
             self.reader = create_async_engine(
                 settings.database_url, connect_args={"timeout": 30}, hide_parameters=True
@@ -124,24 +123,8 @@ def _hold_writer_while_connected(engine: AsyncEngine, writer: SqliteWriter) -> N
     event.listen(engine.sync_engine.pool, "checkin", checkin)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers proceed while the writer writes; foreign keys are off in
-    # SQLite unless asked for on every connection. The busy timeout is for
-    # other processes only: in this one, writers take turns before SQLite.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
 def _sqlite_reader_pragmas(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
+    sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")
     cursor.close()
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)

@@ -5,8 +5,8 @@ A *job* is a plain function over a synchronous connection. `run` queues it and
 returns its result once the transaction holding it has committed, so a caller
 that answers after `run` answers only for stored rows. The writer takes what
 has queued up (up to about `max_rows` rows, after waiting at most `delay`
-seconds for more), runs each job in a savepoint of one transaction on its own thread, and
-commits once: one thread hop and one commit per group, not per request. A job
+seconds for more), runs each job in a savepoint of one transaction on its
+own thread, and commits once: one thread hop and one commit per group, not per request. A job
 that raises is rolled back alone; the others in its group commit.
 
 Other writers of the process (a request that changes a user, say) take
@@ -53,8 +53,7 @@ class SqliteWriter:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._engine: Engine | None = None
         self._task: asyncio.Task[None] | None = None
-        self.groups = 0
-        self.jobs = 0
+        self.commits = 0  # transactions committed (each holds one or more jobs)
 
     async def acquire(self) -> None:
         """Hold the writer (see `exclusive`). Holding it twice in one task would
@@ -104,12 +103,14 @@ class SqliteWriter:
                 loop = asyncio.get_running_loop()
                 try:
                     await loop.run_in_executor(self._thread, self._commit_group, group)
-                except BaseException as exc:  # the commit itself failed: nothing is stored
+                except asyncio.CancelledError:
+                    for queued in group:
+                        queued.done.cancel()
+                    raise
+                except Exception as exc:  # the commit itself failed: nothing is stored
                     log.error("db.writer.commit_failed", jobs=len(group), error=type(exc).__name__)
                     for queued in group:
                         queued.error = queued.error or exc
-            self.groups += 1
-            self.jobs += len(group)
             for queued in group:
                 if queued.done.done():
                     continue
@@ -134,7 +135,7 @@ class SqliteWriter:
             engine = create_engine(
                 f"sqlite:///{self._path}", isolation_level="AUTOCOMMIT", hide_parameters=True
             )
-            event.listen(engine, "connect", _writer_pragmas)
+            event.listen(engine, "connect", sqlite_pragmas)
             self._engine = engine
         return self._engine
 
@@ -152,6 +153,7 @@ class SqliteWriter:
                         queued.error = exc
                     connection.exec_driver_sql("RELEASE job")
                 connection.exec_driver_sql("COMMIT")
+                self.commits += 1
             except BaseException:
                 with contextlib.suppress(Exception):
                     connection.exec_driver_sql("ROLLBACK")
@@ -176,11 +178,14 @@ def _nothing(_connection: Connection) -> None:
     return None
 
 
-def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """For every connection to the file. WAL lets readers proceed while the
+    writer writes; foreign keys are off in SQLite unless asked for on every
+    connection. The busy timeout is for other processes only (a CLI command, a
+    second `serve`): in this one, writers take turns before they reach SQLite."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # only another process (a CLI command, a second `serve`) can hold the lock
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

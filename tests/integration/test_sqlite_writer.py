@@ -1,0 +1,87 @@
+"""SQLite's one writer: writes that arrive during a commit share the next one,
+a failing write rolls back alone, and an exclusive holder keeps groups out."""
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+
+from clarion.adapters.db.writer import SqliteWriter
+
+
+@pytest.fixture
+async def writer(tmp_path: Path) -> AsyncIterator[SqliteWriter]:
+    made = SqliteWriter(str(tmp_path / "writer.db"))
+    await made.run(lambda c: c.exec_driver_sql("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+    yield made
+    await made.close()
+
+
+def insert(value: int) -> Callable[[Connection], int]:
+    def job(connection: Connection) -> int:
+        connection.exec_driver_sql("INSERT INTO t (v) VALUES (?)", (value,))
+        return value
+
+    return job
+
+
+def stored(writer_path: Path) -> list[int]:
+    with sqlite3.connect(writer_path) as connection:
+        return [row[0] for row in connection.execute("SELECT v FROM t ORDER BY v")]
+
+
+async def test_writes_queued_during_a_commit_share_the_next_one(
+    writer: SqliteWriter, tmp_path: Path
+) -> None:
+    release = threading.Event()
+
+    def slow(connection: Connection) -> None:
+        connection.exec_driver_sql("INSERT INTO t (v) VALUES (0)")
+        release.wait(5)
+
+    first = asyncio.create_task(writer.run(slow))
+    await asyncio.sleep(0.05)  # the first group is on the writer's thread now
+    before = writer.commits
+    others = [asyncio.create_task(writer.run(insert(v))) for v in range(1, 51)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await asyncio.gather(*others) == list(range(1, 51))
+    await first
+    assert writer.commits - before == 2  # the slow one's, then all fifty together
+    assert stored(tmp_path / "writer.db") == list(range(51))
+
+
+async def test_a_failing_write_rolls_back_alone(writer: SqliteWriter, tmp_path: Path) -> None:
+    def half_then_fail(connection: Connection) -> None:
+        connection.exec_driver_sql("INSERT INTO t (v) VALUES (100)")
+        raise ValueError("refused")
+
+    results = await asyncio.gather(
+        writer.run(insert(1)),
+        writer.run(half_then_fail),
+        writer.run(insert(2)),
+        return_exceptions=True,
+    )
+    assert results[0] == 1
+    assert results[2] == 2
+    assert isinstance(results[1], ValueError)
+    assert stored(tmp_path / "writer.db") == [1, 2]
+
+
+async def test_no_group_runs_while_the_writer_is_held(writer: SqliteWriter, tmp_path: Path) -> None:
+    async with writer.exclusive():
+        queued = asyncio.create_task(writer.run(insert(7)))
+        await asyncio.sleep(0.1)
+        assert not queued.done()
+        assert stored(tmp_path / "writer.db") == []
+    assert await queued == 7
+
+
+async def test_holding_the_writer_twice_in_one_task_fails_at_once(writer: SqliteWriter) -> None:
+    async with writer.exclusive():
+        with pytest.raises(RuntimeError, match="already holds"):
+            await writer.acquire()
