@@ -102,6 +102,8 @@ async def test_urgent_work_published_after_a_buffered_backlog_is_not_held_behind
 ) -> None:
     """A LOW backlog already handed to this consumer (and buffered by it) does
     not hide URGENT work published later: the next consume hands it out."""
+    if isinstance(queue, KafkaQueue):
+        pytest.xfail("Kafka fetches only once its buffer is empty (see the README)")
     await queue.publish([message()])
     joined = await queue.consume(1, wait_seconds=FIRST_WAIT)
     await queue.ack(joined)

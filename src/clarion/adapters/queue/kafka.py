@@ -43,8 +43,6 @@ MISSING_TOPIC = {
     KafkaError._UNKNOWN_TOPIC,
     KafkaError._UNKNOWN_PARTITION,
 }
-# messages held locally before every lane but URGENT stops fetching
-BUFFER = 4000
 LANE_SUFFIX = {
     Priority.URGENT: ".urgent",
     Priority.HIGH: ".high",
@@ -73,8 +71,6 @@ class KafkaQueue:
         self._book = OffsetBook()
         self._in_flight: dict[tuple[str, int, int], tuple[QueueMessage, float]] = {}
         self._revoked: set[tuple[str, int]] = set()
-        # a deep backlog stops fetching for every lane but URGENT (see consume)
-        self._paused = False
 
     # -- set-up -----------------------------------------------------------------
 
@@ -207,8 +203,7 @@ class KafkaQueue:
         return self._consumer
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # the eager protocol hands over the whole assignment each time, unpaused
-        self._paused = False
+        # the eager protocol hands over the whole assignment each time
         log.info("queue.kafka.assigned", partitions=len(partitions))
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -216,17 +211,8 @@ class KafkaQueue:
         for tp in partitions:
             self._revoked.add((tp.topic, tp.partition))
 
-    def _fetch(self, wait_seconds: float, crowded: bool) -> list[Message]:
-        consumer = self._consumer_ready()
-        if crowded != self._paused:
-            urgent = self.lane_topics[Priority.URGENT]
-            others = [tp for tp in consumer.assignment() if tp.topic != urgent]
-            if crowded:
-                consumer.pause(others)
-            else:
-                consumer.resume(others)
-            self._paused = crowded
-        return fetch_available(consumer, wait_seconds)
+    def _fetch(self, wait_seconds: float) -> list[Message]:
+        return fetch_available(self._consumer_ready(), wait_seconds)
 
     def _buffer(self, fetched: list[Message]) -> None:
         for message, receipt in readable(fetched):
@@ -246,25 +232,16 @@ class KafkaQueue:
     async def consume(
         self, max_messages: int, wait_seconds: float, lanes: Sequence[Priority] = LANES
     ) -> Sequence[QueueMessage]:
-        """Every call looks at the broker, even with messages buffered, so an
-        URGENT message never waits behind a buffered LOW backlog. With more
-        than `BUFFER` messages buffered, only the URGENT lane is fetched. A
-        consumer of some lanes only polls briefly, never holding up the others."""
         deadline = time.monotonic() + wait_seconds
         loop = asyncio.get_running_loop()
-        longest = 0.5 if len(lanes) == len(LANES) else 0.05
         while True:
             self._requeue_expired()
             remaining = max(0.0, deadline - time.monotonic())
-            mine = sum(len(self._lanes[lane]) for lane in lanes)
-            buffered = sum(len(messages) for messages in self._lanes.values())
-            fetched = await loop.run_in_executor(
-                self._consumer_thread,
-                self._fetch,
-                0.0 if mine else min(remaining, longest),
-                buffered >= BUFFER,
-            )
-            self._buffer(fetched)
+            if not any(self._lanes[lane] for lane in lanes):
+                fetched = await loop.run_in_executor(
+                    self._consumer_thread, self._fetch, min(remaining, 0.5)
+                )
+                self._buffer(fetched)
             taken = self._take(max_messages, lanes)
             if taken or time.monotonic() >= deadline:
                 return taken
