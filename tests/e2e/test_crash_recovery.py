@@ -146,8 +146,11 @@ def crash_and_restart(
                 past_target = sent if past_target is None else past_target
                 if outcome_not_committed > SENT_TWICE_AT_MOST:
                     break
-                watched = sent >= past_target + BATCH_SIZE
-                if watched and (outcome_not_committed > 0 or sent >= past_target + 2 * BATCH_SIZE):
+                # watch one batch of sends, or half of what is left if that is less
+                window = min(BATCH_SIZE, (total - past_target) // 2)
+                if sent >= past_target + window and (
+                    outcome_not_committed > 0 or sent >= past_target + 2 * window
+                ):
                     break
             time.sleep(0.005)
         sigkill(server)
