@@ -73,15 +73,21 @@ async def test_a_failing_write_rolls_back_alone(writer: SqliteWriter, tmp_path: 
 
 
 async def test_no_group_runs_while_the_writer_is_held(writer: SqliteWriter, tmp_path: Path) -> None:
-    async with writer.exclusive():
+    await writer.acquire()
+    try:
         queued = asyncio.create_task(writer.run(insert(7)))
         await asyncio.sleep(0.1)
         assert not queued.done()
         assert stored(tmp_path / "writer.db") == []
+    finally:
+        writer.release()
     assert await queued == 7
 
 
 async def test_holding_the_writer_twice_in_one_task_fails_at_once(writer: SqliteWriter) -> None:
-    async with writer.exclusive():
+    await writer.acquire()
+    try:
         with pytest.raises(RuntimeError, match="already holds"):
             await writer.acquire()
+    finally:
+        writer.release()

@@ -47,13 +47,6 @@ SUPPRESSIONS = cast(Table, SmsSuppression.__table__)
 N = NOTIFICATIONS.c
 
 
-def insert_events(events: Sequence[dict[str, Any]]) -> Callable[[Connection], None]:
-    def job(connection: Connection) -> None:
-        insert_rows(connection, EVENTS, events)
-
-    return job
-
-
 def insert_notifications(
     items: Sequence[NewNotification], now: datetime, *, published: bool
 ) -> Callable[[Connection], None]:

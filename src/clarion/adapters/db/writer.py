@@ -10,7 +10,7 @@ own thread, and commits once: one thread hop and one commit per group, not per r
 that raises is rolled back alone; the others in its group commit.
 
 Other writers of the process (a request that changes a user, say) take
-`exclusive()` for their whole transaction, so they never meet the writer
+the writer (`acquire`, `release`) for their whole transaction, so they never meet the writer
 inside SQLite and nothing waits in SQLite's busy handler.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -56,7 +56,7 @@ class SqliteWriter:
         self.commits = 0  # transactions committed (each holds one or more jobs)
 
     async def acquire(self) -> None:
-        """Hold the writer (see `exclusive`). Holding it twice in one task would
+        """Hold the writer: no group runs until `release`. Holding it twice in one task would
         wait for itself: that is a bug, and it fails at once instead."""
         task = asyncio.current_task()
         if task is not None and task is self._holder:
@@ -79,15 +79,6 @@ class SqliteWriter:
         self._arrived.set()
         result: T = await queued.done
         return result
-
-    @contextlib.asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
-        """Hold the writer: no group runs until the block ends."""
-        await self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
 
     async def _loop(self) -> None:
         while True:
