@@ -41,9 +41,10 @@ async def idempotent(
     uow: UnitOfWork,
     principal: Principal,
     key: str | None,
-    fingerprint: str,
+    fingerprint: Callable[[], str],
     handle: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
+    """`fingerprint` hashes the request; it is called only when there is a key."""
     if key is None:
         status, body = await handle()
         return Json(body, status)
@@ -51,9 +52,10 @@ async def idempotent(
         raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.")
     scope = f"{principal.kind}:{principal.id}"
     reserved_at = utcnow()
-    stored = await uow.idempotency.reserve(scope, key, fingerprint, reserved_at, KEEP_FOR)
+    request = fingerprint()
+    stored = await uow.idempotency.reserve(scope, key, request, reserved_at, KEEP_FOR)
     if stored is not None:
-        if stored.request_hash != fingerprint:
+        if stored.request_hash != request:
             raise KeyReused("This Idempotency-Key was used with a different request.")
         if stored.status is None:
             raise KeyInFlight("A request with this Idempotency-Key is still in progress.")

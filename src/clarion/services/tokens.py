@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from clarion.domain.time import utcnow
 TokenType = Literal["access", "refresh"]
 INVALID_TOKEN = "The token is invalid or has expired."  # noqa: S105 (a message)
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
+LEEWAY = 5  # seconds of clock skew allowed on exp and iat, by default
+VERIFIED_KEPT = 4096  # access tokens whose signature this process has checked
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,17 @@ class TokenService:
         access_ttl: timedelta,
         refresh_ttl: timedelta,
         clock: Callable[[], datetime] = utcnow,
+        leeway: int = LEEWAY,
     ) -> None:
         self._keys = keys
+        self._leeway = leeway
         self._issuer = issuer
         self._audience = audience
         self._ttl = {"access": access_ttl, "refresh": refresh_ttl}
         self._clock = clock
+        # token → its verified claims. A token is checked once; later requests
+        # with it only check that it has not expired since, as PyJWT would.
+        self._verified: dict[str, dict[str, Any]] = {}
 
     @property
     def access_ttl_seconds(self) -> int:
@@ -76,6 +84,17 @@ class TokenService:
 
     def decode(self, token: str, expected: TokenType) -> dict[str, Any]:
         """The verified claims, or Unauthorized with one message for every failure."""
+        claims = self._verified.get(token)
+        if claims is None or time.time() > claims["exp"] + self._leeway:
+            self._verified.pop(token, None)
+            claims = self._verify(token)
+            if claims["typ"] == "access":
+                self._keep(token, claims)
+        if claims["typ"] != expected:
+            raise Unauthorized(INVALID_TOKEN, invalid_token=True)
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -84,11 +103,14 @@ class TokenService:
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": REQUIRED_CLAIMS},
-                leeway=5,
+                leeway=self._leeway,
             )
             uuid.UUID(claims["sub"])
         except (jwt.InvalidTokenError, ValueError):
             raise Unauthorized(INVALID_TOKEN, invalid_token=True) from None
-        if claims["typ"] != expected:
-            raise Unauthorized(INVALID_TOKEN, invalid_token=True)
         return claims
+
+    def _keep(self, token: str, claims: dict[str, Any]) -> None:
+        if len(self._verified) >= VERIFIED_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = claims

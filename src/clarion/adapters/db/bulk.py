@@ -12,25 +12,50 @@ PostgreSQL's binary format.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Dialect, Table, insert
 from sqlalchemy.util import await_
 
 COPY_FROM = 50
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    positional: bool
+    order: list[str]  # the row keys in the order the statement binds them
+    names: list[str]  # their column names, for COPY
+    processors: list[Callable[[Any], Any] | None]
+
+
+@lru_cache(maxsize=256)
+def _statement(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Statement:
+    """Compiled once per table, set of keys and dialect: compiling costs more
+    than inserting the one row a single request writes."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    order = list(compiled.positiontup or keys)
+    columns = [table.c[key] for key in order]
+    return _Statement(
+        sql=compiled.string,
+        positional=compiled.positional,
+        order=order,
+        names=[column.name for column in columns],
+        processors=[
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+        ],
+    )
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = [key for key in (compiled.positiontup or keys)]
-    columns = [table.c[key] for key in order]
-    converters = [
-        _converter(column.type.dialect_impl(dialect).bind_processor(dialect)) for column in columns
-    ]
+    statement = _statement(table, tuple(rows[0]), dialect)
+    order = statement.order
+    converters = [_converter(process) for process in statement.processors]
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         records = [
             tuple(convert(row[key]) for key, convert in zip(order, converters, strict=True))
@@ -38,13 +63,9 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         ]
         driver = connection.connection.driver_connection
         assert driver is not None
-        await_(
-            driver.copy_records_to_table(
-                table.name, records=records, columns=[column.name for column in columns]
-            )
-        )
+        await_(driver.copy_records_to_table(table.name, records=records, columns=statement.names))
         return
-    if compiled.positional:
+    if statement.positional:
         params: list[Any] = [
             tuple(convert(row[key]) for key, convert in zip(order, converters, strict=True))
             for row in rows
@@ -54,7 +75,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
             {key: convert(row[key]) for key, convert in zip(order, converters, strict=True)}
             for row in rows
         ]
-    connection.exec_driver_sql(compiled.string, params)
+    connection.exec_driver_sql(statement.sql, params)
 
 
 def _converter(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:

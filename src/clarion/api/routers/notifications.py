@@ -121,7 +121,9 @@ async def create_notification(
         await container.cache.invalidate_tag(user_tag(record.user_id))
         return 201, dump(NotificationOut.of(record))
 
-    fingerprint = request_hash("/notifications", body.model_dump(mode="json"))
+    def fingerprint() -> str:
+        return request_hash("/notifications", body.model_dump(mode="json"))
+
     return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
 
 
@@ -178,7 +180,9 @@ async def create_batch(
         )
         return 200, outcome.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    fingerprint = request_hash("/notifications/batch", body.model_dump(mode="json"))
+    def fingerprint() -> str:
+        return request_hash("/notifications/batch", body.model_dump(mode="json"))
+
     return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
 
 
