@@ -121,7 +121,8 @@ class ChannelRoute:
         name, own = guarded.name, guarded.breaker is not None
         async with guarded.slots:
             try:
-                return await asyncio.wait_for(guarded.provider.send(message), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    return await guarded.provider.send(message)
             except TimeoutError:
                 log.warning("delivery.provider.timed_out", provider=name)
                 return SendResult.retry(name, f"{name}: timed out", provider_fault=own)

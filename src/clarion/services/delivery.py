@@ -133,6 +133,8 @@ class Deliverer:
         if refused is not None:
             return [("", refused)]
         addresses = recipients_for(claimed)
+        if len(addresses) == 1:  # nearly always: no task of its own
+            return [(addresses[0], await self._send(outgoing(claimed, addresses[0])))]
         results = await asyncio.gather(*(self._send(outgoing(claimed, a)) for a in addresses))
         return list(zip(addresses, results, strict=True))
 
@@ -142,7 +144,8 @@ class Deliverer:
             try:
                 # well under the claim lease: a hung provider must not hold a batch
                 # until the sweeper hands its rows to another worker
-                return await asyncio.wait_for(provider.send(message), self._send_timeout)
+                async with asyncio.timeout(self._send_timeout):
+                    return await provider.send(message)
             except TimeoutError:
                 log.warning("delivery.provider.timed_out", provider=provider.name)
                 return SendResult.retry(provider.name, f"{provider.name}: timed out")
