@@ -2,6 +2,7 @@
 a failing write rolls back alone, and an exclusive holder keeps groups out."""
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -91,3 +92,27 @@ async def test_holding_the_writer_twice_in_one_task_fails_at_once(writer: Sqlite
             await writer.acquire()
     finally:
         writer.release()
+
+
+def in_database_file(path: Path) -> int:
+    """Rows the database file itself holds, leaving the WAL aside."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM t").fetchone()[0])
+        except sqlite3.OperationalError:  # not even the table has reached it
+            return 0
+
+
+async def test_commits_reach_the_database_file_from_the_checkpoint_thread(
+    writer: SqliteWriter, tmp_path: Path
+) -> None:
+    """The writer's own connection never checkpoints (that stall would fall on
+    a commit group); the checkpoint thread copies the WAL into the file soon
+    after, so the WAL does not grow for as long as writes keep coming."""
+    for value in range(1, 201):
+        await writer.run(insert(value))
+    for _ in range(50):
+        if in_database_file(tmp_path / "writer.db") == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert in_database_file(tmp_path / "writer.db") == 200

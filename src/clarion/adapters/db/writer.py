@@ -12,14 +12,21 @@ that raises is rolled back alone; the others in its group commit.
 Other writers of the process (a request that changes a user, say) take
 the writer (`acquire`, `release`) for their whole transaction, so they never meet the writer
 inside SQLite and nothing waits in SQLite's busy handler.
+
+The writer's connection does not checkpoint the WAL itself: a checkpoint copies
+pages into the database file and syncs it, and inside a commit that stall falls
+on every request of the group. A thread of its own runs a passive checkpoint
+(one that never waits for a lock) shortly after commits instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +37,7 @@ from clarion.observability.logging import get_logger
 log = get_logger(__name__)
 T = TypeVar("T")
 Job = Callable[[Connection], Any]
+CHECKPOINT_EVERY = 0.2  # seconds: at most this often, and only after a commit
 
 
 @dataclass
@@ -51,6 +59,8 @@ class SqliteWriter:
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-wal")
+        self._checkpoint: Future[None] | None = None
         self._engine: Engine | None = None
         self._task: asyncio.Task[None] | None = None
         self.commits = 0  # transactions committed (each holds one or more jobs)
@@ -127,6 +137,7 @@ class SqliteWriter:
                 f"sqlite:///{self._path}", isolation_level="AUTOCOMMIT", hide_parameters=True
             )
             event.listen(engine, "connect", sqlite_pragmas)
+            event.listen(engine, "connect", _no_autocheckpoint)
             self._engine = engine
         return self._engine
 
@@ -145,6 +156,8 @@ class SqliteWriter:
                     connection.exec_driver_sql("RELEASE job")
                 connection.exec_driver_sql("COMMIT")
                 self.commits += 1
+                if self._checkpoint is None or self._checkpoint.done():
+                    self._checkpoint = self._checkpointer.submit(_checkpoint, self._path)
             except BaseException:
                 with contextlib.suppress(Exception):
                     connection.exec_driver_sql("ROLLBACK")
@@ -163,6 +176,24 @@ class SqliteWriter:
             engine, self._engine = self._engine, None
             await asyncio.get_running_loop().run_in_executor(self._thread, engine.dispose)
         self._thread.shutdown(wait=True)
+        await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.shutdown)
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any = None) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+def _checkpoint(path: str) -> None:
+    """On the checkpoint thread: let a few more commits land, then copy what the
+    WAL holds into the database file, as far as no reader still needs it."""
+    time.sleep(CHECKPOINT_EVERY)
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error as exc:  # the next commit tries again
+        log.warning("db.checkpoint.failed", error=type(exc).__name__)
 
 
 def _nothing(_connection: Connection) -> None:
