@@ -227,6 +227,10 @@ class UnitOfWork(Protocol):
         """Run `callback` once this transaction has committed (never if it rolls
         back): how a use case publishes only what is durably stored."""
 
+    def hurry(self) -> None:
+        """This transaction carries URGENT work: where writes wait in line (the
+        embedded database's one writer), its writes go first."""
+
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...

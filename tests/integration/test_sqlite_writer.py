@@ -116,3 +116,30 @@ async def test_commits_reach_the_database_file_from_the_checkpoint_thread(
             break
         await asyncio.sleep(0.1)
     assert in_database_file(tmp_path / "writer.db") == 200
+
+
+async def test_an_urgent_write_goes_ahead_of_those_waiting_in_a_group_of_its_own(
+    writer: SqliteWriter,
+) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+
+    def slow(connection: Connection) -> None:
+        release.wait(5)
+
+    def job(name: str) -> Callable[[Connection], None]:
+        return lambda connection: ran.append(name)
+
+    first = asyncio.create_task(writer.run(slow))
+    await asyncio.sleep(0.05)  # the slow group is on the writer's thread
+    waiting = [asyncio.create_task(writer.run(job(f"low {n}"), 100)) for n in range(3)]
+    await asyncio.sleep(0.01)
+    urgent = asyncio.create_task(writer.run(job("urgent"), urgent=True))
+    await asyncio.sleep(0.01)
+    before = writer.commits
+    release.set()
+    await urgent
+    assert writer.commits - before == 2  # the slow group, then the urgent one alone
+    assert ran == ["urgent"]
+    await asyncio.gather(first, *waiting)
+    assert ran == ["urgent", "low 0", "low 1", "low 2"]

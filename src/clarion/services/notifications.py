@@ -118,6 +118,8 @@ class NotificationService:
         """Store notifications the caller was authorised for and whose recipients
         exist (a batch checks both itself, to answer per item)."""
         now = utcnow()
+        if any(item.priority is Priority.URGENT for item in items):
+            uow.hurry()
         await uow.notifications.add_many(items, now, published=not self._confirm)
         ready = [
             QueueMessage(

@@ -54,6 +54,9 @@ class SqlUnitOfWork:
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
 
+    def hurry(self) -> None:
+        self._writes.hurry()
+
     async def commit(self) -> None:
         await self._writes.flush()
         await self.session.commit()

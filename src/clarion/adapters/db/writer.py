@@ -47,6 +47,7 @@ class _Queued:
     result: Any = None
     error: BaseException | None = None
     rows: int = 1
+    urgent: bool = False
 
 
 class SqliteWriter:
@@ -78,14 +79,23 @@ class SqliteWriter:
         self._holder = None
         self._lock.release()
 
-    async def run(self, job: Callable[[Connection], T], rows: int = 1) -> T:
+    async def run(
+        self, job: Callable[[Connection], T], rows: int = 1, *, urgent: bool = False
+    ) -> T:
         """Run `job` in the next group; return its result once committed.
         `rows` is about how many rows it writes: a group stops growing at
-        `max_rows`, so one commit never makes the writes behind it wait long."""
+        `max_rows`, so one commit never makes the writes behind it wait long.
+        An `urgent` job (URGENT notifications) goes ahead of every job that is
+        not, and urgent jobs are committed in a group of their own."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="sqlite-writer")
-        queued = _Queued(job, asyncio.get_running_loop().create_future(), rows=max(1, rows))
-        self._queue.append(queued)
+        future = asyncio.get_running_loop().create_future()
+        queued = _Queued(job, future, rows=max(1, rows), urgent=urgent)
+        if urgent:
+            ahead = next((i for i, q in enumerate(self._queue) if not q.urgent), len(self._queue))
+            self._queue.insert(ahead, queued)
+        else:
+            self._queue.append(queued)
         self._arrived.set()
         result: T = await queued.done
         return result
@@ -93,7 +103,7 @@ class SqliteWriter:
     async def _loop(self) -> None:
         while True:
             await self._arrived.wait()
-            if self._delay and sum(q.rows for q in self._queue) < self._max_rows:
+            if self._delay and not self._urgent_waiting() and self._rows_waiting() < self._max_rows:
                 await asyncio.sleep(self._delay)
             async with self._lock:
                 group = self._take_group()
@@ -120,11 +130,19 @@ class SqliteWriter:
                 else:
                     queued.done.set_result(queued.result)
 
+    def _urgent_waiting(self) -> bool:
+        return bool(self._queue) and self._queue[0].urgent
+
+    def _rows_waiting(self) -> int:
+        return sum(q.rows for q in self._queue)
+
     def _take_group(self) -> list[_Queued]:
-        """The oldest writes, up to `max_rows` (always at least one)."""
+        """The oldest writes, up to `max_rows` (always at least one); only the
+        urgent ones when any wait."""
         taken, rows = 0, 0
+        urgent = self._urgent_waiting()
         for queued in self._queue:
-            if taken and rows + queued.rows > self._max_rows:
+            if taken and (rows + queued.rows > self._max_rows or queued.urgent is not urgent):
                 break
             taken += 1
             rows += queued.rows

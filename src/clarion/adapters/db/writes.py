@@ -34,6 +34,9 @@ class Writes(Protocol):
 
     def discard(self) -> None: ...
 
+    def hurry(self) -> None:
+        """Let these writes go ahead of others waiting (URGENT work)."""
+
 
 class SessionWrites:
     """In the session's own transaction, at once."""
@@ -53,6 +56,9 @@ class SessionWrites:
     def discard(self) -> None:
         return None
 
+    def hurry(self) -> None:
+        return None  # PostgreSQL and exclusive units: nothing waits in line
+
 
 class GroupedWrites:
     """Through SQLite's writer, committed in a group with other units' writes."""
@@ -61,6 +67,7 @@ class GroupedWrites:
         self._writer = writer
         self._waiting: list[Callable[[Connection], Any]] = []
         self._rows = 0
+        self._urgent = False
 
     async def now(self, job: Callable[[Connection], T], rows: int = 1) -> T:
         waiting, self._waiting = self._waiting, []
@@ -71,7 +78,7 @@ class GroupedWrites:
                 earlier(connection)
             return job(connection)
 
-        return await self._writer.run(together, rows)
+        return await self._writer.run(together, rows, urgent=self._urgent)
 
     async def later(self, job: Callable[[Connection], Any], rows: int = 1) -> None:
         self._waiting.append(job)
@@ -84,3 +91,6 @@ class GroupedWrites:
     def discard(self) -> None:
         self._waiting.clear()
         self._rows = 0
+
+    def hurry(self) -> None:
+        self._urgent = True

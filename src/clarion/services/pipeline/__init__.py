@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Priority
 from clarion.domain.pipeline import DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
@@ -45,10 +46,13 @@ class DeliveryPipeline:
         """One batch: claims are committed before anything is sent, outcomes
         before this returns (and so before the caller acknowledges)."""
         claimed_at = self._clock()  # also the claim's token: outcomes need it to land
-        claimed = await claim(self._uow_factory, [m.notification_id for m in messages], claimed_at)
+        # a batch holds one lane: URGENT work goes ahead of other writes waiting
+        urgent = all(m.priority is Priority.URGENT for m in messages)
+        ids = [m.notification_id for m in messages]
+        claimed = await claim(self._uow_factory, ids, claimed_at, urgent=urgent)
         if not claimed:
             return []
-        recorder = Recorder(self._uow_factory, self._clock, claimed_at=claimed_at)
+        recorder = Recorder(self._uow_factory, self._clock, claimed_at=claimed_at, urgent=urgent)
         try:
             outcomes = await self._deliverer.deliver(claimed, self._clock(), recorder.add)
         finally:
