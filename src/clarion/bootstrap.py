@@ -96,6 +96,7 @@ class Container:
         return self.queue.depth()
 
     async def close(self) -> None:
+        await self.notifications.confirmations.close()
         await self.routes.close()
         await self.cache.close()
         await self.fanout.close()

@@ -20,7 +20,7 @@ from clarion.domain.notifications import (
 from clarion.domain.pipeline import NotificationQuery, Page
 from clarion.domain.time import utcnow
 from clarion.ports import Queue, UnitOfWork
-from clarion.services.outbox import publish_committed
+from clarion.services.outbox import Confirmations, publish_committed
 from clarion.services.users import audit_entry, require_admin
 
 S = NotificationStatus
@@ -95,8 +95,8 @@ class NotificationService:
         republished at start, so for it rows are stored as published at once,
         saving a write per request."""
         self._queue = queue
-        self._uow_factory = uow_factory
         self._confirm = confirm_publish
+        self.confirmations = Confirmations(uow_factory)
 
     async def accept(
         self, uow: UnitOfWork, principal: Principal, items: Sequence[NewNotification]
@@ -147,7 +147,7 @@ class NotificationService:
 
     async def publish(self, messages: Sequence[QueueMessage]) -> None:
         if self._confirm:
-            await publish_committed(self._uow_factory, self._queue, messages)
+            await publish_committed(self._queue, self.confirmations, messages)
         else:
             await self._queue.publish(messages)
 
