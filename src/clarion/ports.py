@@ -58,9 +58,11 @@ class Cache(Component, Protocol):
     ) -> bool:
         """Store only if the key holds nothing, not even a tombstone."""
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, *keys: str) -> None:
+        """Drop each key (leaving its tombstone), in one round trip where the store allows."""
 
-    async def invalidate_tag(self, tag: str) -> None: ...
+    async def invalidate_tag(self, *tags: str) -> None:
+        """Drop every key of each tag, in one round trip per step where the store allows."""
 
     async def close(self) -> None: ...
 
@@ -373,6 +375,9 @@ class Fanout(Component, Protocol):
     is not listening misses the message (the inbox in the database has it)."""
 
     async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """(channel, payload) pairs, in one round trip where the transport allows."""
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """`async with fanout.subscribe(channel) as messages`: once inside, every

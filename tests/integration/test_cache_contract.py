@@ -55,6 +55,21 @@ async def test_invalidating_a_tag_drops_only_its_keys(cache: Cache) -> None:
     assert await cache.get("notifications:user:2:page:1") == b"c"
 
 
+async def test_keys_and_tags_dropped_together_are_each_dropped(cache: Cache) -> None:
+    for n in range(1, 4):
+        await cache.set(f"notification:{n}", b"v", 30)
+        await cache.set(f"notifications:user:{n}:page:1", b"p", 30, tags=(f"user:{n}",))
+    await cache.delete("notification:1", "notification:2")
+    await cache.invalidate_tag("user:1", "user:2")
+    assert [await cache.get(f"notification:{n}") for n in range(1, 4)] == [None, None, b"v"]
+    pages = [await cache.get(f"notifications:user:{n}:page:1") for n in range(1, 4)]
+    assert pages == [None, None, b"p"]
+    # each dropped key keeps its tombstone: an old value cannot be filled back
+    assert not await cache.fill("notification:2", b"old", 30)
+    await cache.delete()
+    await cache.invalidate_tag()  # nothing named: nothing happens
+
+
 async def test_a_key_tagged_after_invalidation_is_dropped_by_the_next_one(cache: Cache) -> None:
     await cache.set("a", b"1", 30, tags=("t",))
     await cache.invalidate_tag("t")

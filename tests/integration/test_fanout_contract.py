@@ -35,6 +35,15 @@ async def test_every_subscriber_of_a_channel_gets_each_message(fanout: Fanout) -
         assert [await next_message(second), await next_message(second)] == [b"hello", b"again"]
 
 
+async def test_messages_published_together_reach_each_channel_in_order(fanout: Fanout) -> None:
+    one, two = f"inbox:{uuid.uuid4()}", f"inbox:{uuid.uuid4()}"
+    async with fanout.subscribe(one) as first, fanout.subscribe(two) as second:
+        await fanout.publish_many([(one, b"a"), (two, b"b"), (one, b"c")])
+        await fanout.publish_many([])
+        assert [await next_message(first), await next_message(first)] == [b"a", b"c"]
+        assert await next_message(second) == b"b"
+
+
 async def test_other_channels_are_not_received(fanout: Fanout) -> None:
     mine, theirs = f"inbox:{uuid.uuid4()}", f"inbox:{uuid.uuid4()}"
     async with fanout.subscribe(mine) as messages:

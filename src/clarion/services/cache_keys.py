@@ -26,7 +26,6 @@ def user_tag(user_id: uuid.UUID) -> str:
 async def forget_notifications(cache: Cache, owners: Mapping[uuid.UUID, uuid.UUID]) -> None:
     """Drop the cached views of changed notifications (id → owner): each one,
     and every cached page of its owner's."""
-    for notification_id in owners:
-        await cache.delete(notification_key(notification_id))
-    for user_id in set(owners.values()):
-        await cache.invalidate_tag(user_tag(user_id))
+    if owners:
+        await cache.delete(*(notification_key(notification_id) for notification_id in owners))
+        await cache.invalidate_tag(*{user_tag(user_id) for user_id in owners.values()})

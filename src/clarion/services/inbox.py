@@ -4,7 +4,6 @@ holding that user's stream passes it on."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -41,16 +40,12 @@ async def announce_sent(
         and o.notification_id in stored
     }
     records = [item.record for item in claimed if item.record.id in sent]
-    published = await asyncio.gather(
-        *(
-            fanout.publish(inbox_channel(record.user_id), announcement(record, sent_at))
-            for record in records
-        ),
-        return_exceptions=True,
-    )
-    failures = [p for p in published if isinstance(p, BaseException)]
-    if failures:
-        log.warning("inbox.announce.failed", count=len(failures), error=type(failures[0]).__name__)
+    try:
+        await fanout.publish_many(
+            [(inbox_channel(r.user_id), announcement(r, sent_at)) for r in records]
+        )
+    except Exception as exc:
+        log.warning("inbox.announce.failed", count=len(records), error=type(exc).__name__)
 
 
 def announcement(record: NotificationRecord, sent_at: datetime) -> bytes:

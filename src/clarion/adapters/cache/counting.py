@@ -80,15 +80,15 @@ class CountingCache:
             self._failed("fill", exc)
             return False
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, *keys: str) -> None:
         try:
-            await self._inner.delete(key)
+            await self._inner.delete(*keys)
         except Exception as exc:
             self._failed("delete", exc)
 
-    async def invalidate_tag(self, tag: str) -> None:
+    async def invalidate_tag(self, *tags: str) -> None:
         try:
-            await self._inner.invalidate_tag(tag)
+            await self._inner.invalidate_tag(*tags)
         except Exception as exc:
             self._failed("invalidate", exc)
 

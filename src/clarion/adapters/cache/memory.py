@@ -58,12 +58,13 @@ class MemoryCache:
         if tags:
             self._tags_of[key] = tuple(set(self._tags_of.get(key, ())) | set(tags))
 
-    async def delete(self, key: str) -> None:
-        self._store(key, TOMBSTONE, TOMBSTONE_SECONDS)
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._store(key, TOMBSTONE, TOMBSTONE_SECONDS)
 
-    async def invalidate_tag(self, tag: str) -> None:
-        for key in self._tags.pop(tag, set()):
-            await self.delete(key)
+    async def invalidate_tag(self, *tags: str) -> None:
+        for tag in tags:
+            await self.delete(*self._tags.pop(tag, set()))
 
     async def close(self) -> None:
         self._entries.clear()

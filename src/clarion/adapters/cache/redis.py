@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import Redis
 
 TOMBSTONE = b"\x00clarion:tombstone"
@@ -58,20 +60,28 @@ class RedisCache:
                 pipe.expire(tag_key, max(1, int(ttl_seconds)) + 1, nx=True)
             await pipe.execute()
 
-    async def delete(self, key: str) -> None:
-        await self._redis.set(self._prefix + key, TOMBSTONE, px=TOMBSTONE_MS)
+    async def delete(self, *keys: str) -> None:
+        await self._tombstones([self._prefix + key for key in keys])
 
-    async def invalidate_tag(self, tag: str) -> None:
-        # Read and drop the tag set in one transaction: a key tagged after this
+    async def invalidate_tag(self, *tags: str) -> None:
+        if not tags:
+            return
+        # Read and drop the tag sets in one transaction: a key tagged after this
         # point lands in a fresh set and is not lost from the next invalidation.
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.smembers(self._tag_key(tag))
-            pipe.delete(self._tag_key(tag))
-            members, _ = await pipe.execute()
-        if members:
+            for tag in tags:
+                pipe.smembers(self._tag_key(tag))
+                pipe.delete(self._tag_key(tag))
+            answers = await pipe.execute()
+        await self._tombstones([member for members in answers[::2] for member in members])
+
+    async def _tombstones(self, full_keys: Sequence[str | bytes]) -> None:
+        if len(full_keys) == 1:
+            await self._redis.set(full_keys[0], TOMBSTONE, px=TOMBSTONE_MS)
+        elif full_keys:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for member in members:
-                    pipe.set(member, TOMBSTONE, px=TOMBSTONE_MS)
+                for key in full_keys:
+                    pipe.set(key, TOMBSTONE, px=TOMBSTONE_MS)
                 await pipe.execute()
 
     async def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 
@@ -24,6 +24,10 @@ class MemoryFanout:
             if inbox.full():
                 inbox.get_nowait()  # a slow reader loses its oldest message, not the newest
             inbox.put_nowait(payload)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        for channel, payload in messages:
+            await self.publish(channel, payload)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
@@ -25,6 +25,14 @@ class RedisFanout:
 
     async def publish(self, channel: str, payload: bytes) -> None:
         await self._redis.publish(self._prefix + channel, payload)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        if not messages:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, payload in messages:
+                pipe.publish(self._prefix + channel, payload)
+            await pipe.execute()
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:

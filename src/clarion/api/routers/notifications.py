@@ -172,8 +172,7 @@ async def create_batch(
             results[index] = BatchItemResult(
                 index=index, status=201, notification=NotificationOut.of(record)
             )
-        for user_id in {r.user_id for r in records}:
-            await container.cache.invalidate_tag(user_tag(user_id))
+        await container.cache.invalidate_tag(*{user_tag(r.user_id) for r in records})
         ordered = [results[i] for i in range(len(body.notifications))]
         outcome = BatchResult(
             created=len(records), failed=len(ordered) - len(records), results=ordered
