@@ -25,7 +25,6 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from clarion.adapters.queue.kafka_relay import RetryRelay
 from clarion.adapters.queue.kafka_wire import (
-    Deliveries,
     KafkaSettings,
     OffsetBook,
     encode,
@@ -36,7 +35,6 @@ from clarion.adapters.queue.kafka_wire import (
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
-from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -141,27 +139,39 @@ class KafkaQueue:
         if not routed:
             return
         producer = self._producer_ready()
-        deliveries = Deliveries(asyncio.get_running_loop())
-        created_at = utcnow().isoformat()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+
+        def on_delivery(future: asyncio.Future[None]) -> Any:
+            def delivered(error: KafkaError | None, _message: Message) -> None:
+                def settle() -> None:
+                    if future.done():
+                        return
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(KafkaException(error))
+
+                loop.call_soon_threadsafe(settle)
+
+            return delivered
+
+        for topic, message in routed:
+            future: asyncio.Future[None] = loop.create_future()
+            futures.append(future)
+            while True:
+                try:
+                    producer.produce(
+                        topic,
+                        key=message.key.encode(),
+                        value=encode(message),
+                        on_delivery=on_delivery(future),
+                    )
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain
+                    await asyncio.sleep(0.01)
         try:
-            for topic, message in routed:
-                value = encode(message, created_at)
-                while True:
-                    try:
-                        producer.produce(
-                            topic,
-                            key=message.key.encode(),
-                            value=value,
-                            on_delivery=deliveries.report,
-                        )
-                        deliveries.expect()  # a report that came first is counted: unsealed
-                        break
-                    except BufferError:  # the local queue is full: let deliveries drain
-                        await asyncio.sleep(0.01)
-        finally:
-            deliveries.seal()
-        try:
-            await deliveries.future
+            await asyncio.gather(*futures)
         except KafkaException as exc:
             error = exc.args[0]
             if error.fatal() or error.code() in MISSING_TOPIC | {KafkaError._MSG_TIMED_OUT}:

@@ -3,15 +3,13 @@ body, consumers, and the book of offsets not yet safe to commit."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, Priority
@@ -40,9 +38,7 @@ class KafkaSettings:
         return self.group_id + ".retry-relay"
 
 
-def encode(message: QueueMessage, created_at: str | None = None) -> bytes:
-    """The message's JSON; `created_at` (ISO 8601) is now unless given, so a
-    batch can share one."""
+def encode(message: QueueMessage) -> bytes:
     body = {
         "schemaVersion": SCHEMA_VERSION,
         "id": str(message.notification_id),
@@ -53,58 +49,14 @@ def encode(message: QueueMessage, created_at: str | None = None) -> bytes:
         "metadata": {
             "correlationId": str(message.notification_id),
             "attempt": message.attempt,
-            "createdAt": created_at or utcnow().isoformat(),
+            "createdAt": utcnow().isoformat(),
         },
     }
-    return orjson.dumps(body)
-
-
-class Deliveries:
-    """The delivery reports of one publish, counted on the producer's polling
-    thread: the event loop is woken once, when the last report is in, not once
-    per message. `future` fails with the first error reported."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.future: asyncio.Future[None] = loop.create_future()
-        self._loop = loop
-        self._lock = threading.Lock()
-        self._waiting = 0
-        self._sealed = False
-        self._error: KafkaError | None = None
-
-    def expect(self) -> None:
-        """One more message handed to the producer."""
-        with self._lock:
-            self._waiting += 1
-
-    def seal(self) -> None:
-        """No more messages: settle once every expected report is in."""
-        with self._lock:
-            self._sealed = True
-            done = self._waiting == 0
-        if done:
-            self._settle()
-
-    def report(self, error: KafkaError | None, _message: Message) -> None:
-        with self._lock:
-            self._waiting -= 1
-            if error is not None and self._error is None:
-                self._error = error
-            done = self._sealed and self._waiting == 0
-        if done:
-            self._loop.call_soon_threadsafe(self._settle)
-
-    def _settle(self) -> None:
-        if self.future.done():
-            return
-        if self._error is None:
-            self.future.set_result(None)
-        else:
-            self.future.set_exception(KafkaException(self._error))
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def decode(raw: Message) -> QueueMessage:
-    body = orjson.loads(raw.value() or b"{}")
+    body = json.loads(raw.value() or b"{}")
     key = raw.key()
     due = body.get("scheduledFor")
     return QueueMessage(
