@@ -46,13 +46,13 @@ class DeliveryPipeline:
         """One batch: claims are committed before anything is sent, outcomes
         before this returns (and so before the caller acknowledges)."""
         claimed_at = self._clock()  # also the claim's token: outcomes need it to land
-        # a batch holds one lane: URGENT work goes ahead of other writes waiting
+        # a batch holds one lane: URGENT work's writes go ahead of others waiting
         urgent = all(m.priority is Priority.URGENT for m in messages)
-        ids = [m.notification_id for m in messages]
-        claimed = await claim(self._uow_factory, ids, claimed_at, urgent=urgent)
+        units = self._hurried if urgent else self._uow_factory
+        claimed = await claim(units, [m.notification_id for m in messages], claimed_at)
         if not claimed:
             return []
-        recorder = Recorder(self._uow_factory, self._clock, claimed_at=claimed_at, urgent=urgent)
+        recorder = Recorder(units, self._clock, claimed_at=claimed_at)
         try:
             outcomes = await self._deliverer.deliver(claimed, self._clock(), recorder.add)
         finally:
@@ -63,3 +63,8 @@ class DeliveryPipeline:
         await announce_dead_letters(self._queue, claimed, outcomes, stored)
         await forget_notifications(self._cache, {o.notification_id: o.user_id for o in outcomes})
         return outcomes
+
+    def _hurried(self) -> UnitOfWork:
+        uow = self._uow_factory()
+        uow.hurry()
+        return uow

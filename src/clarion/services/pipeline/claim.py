@@ -13,18 +13,12 @@ from clarion.ports import UnitOfWork
 
 
 async def claim(
-    uow_factory: Callable[[], UnitOfWork],
-    ids: Sequence[uuid.UUID],
-    claimed_at: datetime,
-    *,
-    urgent: bool = False,
+    uow_factory: Callable[[], UnitOfWork], ids: Sequence[uuid.UUID], claimed_at: datetime
 ) -> list[Claimed]:
     """PENDING → PROCESSING for the rows no one else holds (one conditional
     update for the batch, committed before anything is sent), then the push
     tokens and SMS suppressions the claimed rows need, read in two queries."""
     async with uow_factory() as uow:
-        if urgent:
-            uow.hurry()
         claimed = await uow.notifications.claim(ids, claimed_at)
         return await with_contacts(uow, claimed)
 

@@ -22,15 +22,12 @@ async def record(
     now: datetime,
     *,
     claimed_at: datetime,
-    urgent: bool = False,
 ) -> set[uuid.UUID]:
     """Store the outcomes of the rows this claim still owns, and forget the
     addresses providers said are gone. Returns the ids stored."""
     if not outcomes:
         return set()
     async with uow_factory() as uow:
-        if urgent:
-            uow.hurry()
         owned = set(await uow.notifications.record_outcomes(outcomes, now, claimed_at=claimed_at))
         await forget_dead_addresses(uow, [o for o in outcomes if o.notification_id in owned], now)
     if len(owned) < len(outcomes):
@@ -49,12 +46,10 @@ class Recorder:
         clock: Callable[[], datetime],
         *,
         claimed_at: datetime,
-        urgent: bool = False,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._claimed_at = claimed_at
-        self._urgent = urgent
         self._waiting: list[DeliveryOutcome] = []
         self._writing: asyncio.Task[None] | None = None
         self.stored: set[uuid.UUID] = set()
@@ -71,11 +66,7 @@ class Recorder:
         while self._waiting:
             outcomes, self._waiting = self._waiting, []
             self.stored |= await record(
-                self._uow_factory,
-                outcomes,
-                self._clock(),
-                claimed_at=self._claimed_at,
-                urgent=self._urgent,
+                self._uow_factory, outcomes, self._clock(), claimed_at=self._claimed_at
             )
 
     async def finish(self) -> set[uuid.UUID]:
