@@ -121,6 +121,8 @@ async def test_queue_stats_read_the_worker_groups_offsets(on_kafka: Any) -> None
     assert set(transport["lanes"]) == {"URGENT", "HIGH", "MEDIUM", "LOW"}
     medium = transport["lanes"]["MEDIUM"]
     assert medium["topic"] == "notifications"
+    assert medium["group"] == "notification-workers"
+    assert transport["lanes"]["URGENT"]["group"] == "notification-workers.urgent"
     assert len(medium["partitions"]) == 3
     # this test's six MEDIUM messages were committed by the workers
     assert committed(stats) - before >= len(ids)

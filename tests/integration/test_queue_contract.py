@@ -2,6 +2,7 @@
 Tansu broker): each test gets topics and a consumer group of its own."""
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -49,6 +50,20 @@ def message(priority: Priority = Priority.MEDIUM, key: str = "r@example.com") ->
     return QueueMessage(uuid.uuid4(), uuid.uuid4(), Channel.EMAIL, priority, 1, key)
 
 
+async def join(queue: Queue) -> None:
+    """Wait until the consumer has joined its group for every lane (a Kafka
+    worker has one consumer for URGENT and one for the rest)."""
+    waiting = [message(), message(Priority.URGENT)]
+    sent = {m.notification_id for m in waiting}
+    await queue.publish(waiting)
+    deadline = time.monotonic() + FIRST_WAIT
+    while sent and time.monotonic() < deadline:
+        got = await queue.consume(10, wait_seconds=1.0)
+        await queue.ack(got)
+        sent -= {m.notification_id for m in got}
+    assert not sent, "the consumer never received both lanes"
+
+
 async def drain(queue: Queue, wait: float = 0.05) -> list[QueueMessage]:
     taken: list[QueueMessage] = []
     while batch := await queue.consume(100, wait_seconds=wait):
@@ -77,10 +92,7 @@ async def test_urgent_work_is_handed_out_before_a_backlog(queue: Queue) -> None:
     (A Kafka consumer that has just joined its group receives each partition in
     its own time, so the first message it can hand out may be any lane's: the
     consumer joins, and the broker's answers arrive, before the lanes are read.)"""
-    await queue.publish([message()])
-    joined = await queue.consume(1, wait_seconds=FIRST_WAIT)
-    assert len(joined) == 1
-    await queue.ack(joined)
+    await join(queue)
     backlog = [message(Priority.LOW) for _ in range(50)]
     await queue.publish(backlog)
     urgent = message(Priority.URGENT)
@@ -102,11 +114,7 @@ async def test_urgent_work_published_after_a_buffered_backlog_is_not_held_behind
 ) -> None:
     """A LOW backlog already handed to this consumer (and buffered by it) does
     not hide URGENT work published later: the next consume hands it out."""
-    if isinstance(queue, KafkaQueue):
-        pytest.xfail("Kafka fetches only once its buffer is empty (see the README)")
-    await queue.publish([message()])
-    joined = await queue.consume(1, wait_seconds=FIRST_WAIT)
-    await queue.ack(joined)
+    await join(queue)
     await queue.publish([message(Priority.LOW) for _ in range(300)])
     await asyncio.sleep(1.0)
     low = await queue.consume(10, wait_seconds=FIRST_WAIT)
@@ -119,9 +127,7 @@ async def test_urgent_work_published_after_a_buffered_backlog_is_not_held_behind
 
 
 async def test_a_consumer_kept_for_urgent_work_takes_only_its_lanes(queue: Queue) -> None:
-    await queue.publish([message()])
-    joined = await queue.consume(1, wait_seconds=FIRST_WAIT)
-    await queue.ack(joined)
+    await join(queue)
     await queue.publish([message(Priority.LOW) for _ in range(5)])
     await asyncio.sleep(1.0)
     assert await queue.consume(10, 0.5, (Priority.URGENT,)) == []
@@ -164,6 +170,7 @@ async def test_an_acknowledged_message_is_not_delivered_again(queue: Queue) -> N
 async def test_a_waiting_message_republished_with_a_new_priority_changes_lane(
     queue: Queue,
 ) -> None:
+    await join(queue)
     backlog = [message(Priority.LOW) for _ in range(20)]
     await queue.publish(backlog)
     promoted = backlog[-1]
@@ -179,6 +186,7 @@ async def test_a_waiting_message_republished_with_a_new_priority_changes_lane(
             )
         ]
     )
+    await asyncio.sleep(1.0)  # both have reached the consumer
     first = await queue.consume(1, wait_seconds=FIRST_WAIT)
     await queue.ack(first)
     assert first[0].notification_id == promoted.notification_id
@@ -217,3 +225,41 @@ async def test_retries_reach_their_lane_at_their_due_time_and_not_before(queue: 
         waited = (arrivals[sent.notification_id] - published).total_seconds()
         print(f"due after {due} s, arrived after {waited:.2f} s")
         assert arrivals[sent.notification_id] >= sent.due_at
+
+
+async def test_consumers_waiting_together_leave_the_process_running(queue: Queue) -> None:
+    """Several loops consuming at once, as a worker runs them: each waits without
+    holding up the rest of the process, and together they take every message."""
+    await join(queue)
+    stop, everything = asyncio.Event(), asyncio.Event()
+    sent = [message(Priority.URGENT if i % 4 == 0 else Priority.LOW) for i in range(400)]
+    taken: list[QueueMessage] = []
+    ticks = 0
+
+    async def consumer() -> None:
+        while not stop.is_set():
+            got = await queue.consume(10, 0.05)
+            if got:
+                await asyncio.sleep(0.002)  # the batch's work
+            await queue.ack(got)
+            taken.extend(got)
+            if len(taken) >= len(sent):
+                everything.set()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    running = [asyncio.create_task(consumer()) for _ in range(3)]
+    running.append(asyncio.create_task(ticker()))
+    for start in range(0, len(sent), 4):
+        await queue.publish(sent[start : start + 4])
+        await asyncio.sleep(0.02)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(everything.wait(), FIRST_WAIT)
+    stop.set()
+    await asyncio.gather(*running)
+    assert {m.notification_id for m in taken} == {m.notification_id for m in sent}
+    assert ticks >= 100  # at least 2 s of publishing at 10 ms a tick, with room to spare

@@ -29,8 +29,8 @@ class Background:
 
 def consumers(container: Container) -> list[Consumer]:
     """`worker_concurrency` loops that take every lane, most urgent first, and
-    (on the embedded queue) one more kept for URGENT work, so an urgent
-    notification never waits for a busy loop to finish a LOW batch."""
+    one more kept for URGENT work, so an urgent notification never waits for a
+    busy loop to finish a LOW batch."""
     settings = container.settings
 
     def consumer(lanes: tuple[Priority, ...]) -> Consumer:
@@ -45,10 +45,6 @@ def consumers(container: Container) -> list[Consumer]:
         )
 
     general = [consumer(LANES) for _ in range(settings.worker_concurrency)]
-    if isinstance(container.queue, KafkaQueue):
-        # Not yet on Kafka: a consumer polling while the others hold a buffer
-        # left the group with nothing assigned after a broker restart.
-        return general
     return [*general, consumer((Priority.URGENT,))]
 
 

@@ -1,11 +1,12 @@
-"""The Kafka queue: one topic per priority lane, one consumer group of workers.
+"""The Kafka queue: one topic per priority lane, consumer groups of workers.
 
 Messages are pointers to database rows (the seed's NotificationMessage plus a
 schema version); the row stays the source of truth. The producer is
 idempotent with acks=all; a publish returns once the broker has every message.
-The consumer commits offsets by hand, only for messages acknowledged after
-their outcomes were stored, so a worker that dies leaves its messages to the
-partition's next owner. librdkafka calls block, so each client lives on a
+A worker's consumers (kafka_reader: one for URGENT, one for the other lanes)
+commit offsets by hand, only for messages acknowledged after their outcomes
+were stored, so a worker that dies leaves its messages to the partition's
+next owner. librdkafka calls block, so each client lives on a
 thread of its own and the event loop only awaits it.
 """
 
@@ -15,23 +16,15 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from clarion.adapters.queue.kafka_reader import LaneReader
 from clarion.adapters.queue.kafka_relay import RetryRelay
-from clarion.adapters.queue.kafka_wire import (
-    KafkaSettings,
-    OffsetBook,
-    encode,
-    fetch_available,
-    new_consumer,
-    readable,
-)
+from clarion.adapters.queue.kafka_wire import KafkaSettings, Receipt, encode
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
@@ -64,13 +57,16 @@ class KafkaQueue:
         self._producer: Producer | None = None
         self._polling = threading.Event()
         self._poller: threading.Thread | None = None
-        self._consumer: Consumer | None = None
-        # librdkafka's consumer is not thread-safe: every call on this one thread
-        self._consumer_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-consumer")
-        self._lanes = {lane: deque[QueueMessage]() for lane in LANES}
-        self._book = OffsetBook()
-        self._in_flight: dict[tuple[str, int, int], tuple[QueueMessage, float]] = {}
-        self._revoked: set[tuple[str, int]] = set()
+        # URGENT has a consumer of its own, so it never waits behind prefetched LOW work
+        urgent = {Priority.URGENT: self.lane_topics[Priority.URGENT]}
+        others: dict[Priority, str] = {
+            lane: t for lane, t in self.lane_topics.items() if lane is not Priority.URGENT
+        }
+        self._readers = (
+            LaneReader(settings, settings.urgent_group_id, urgent, "urgent"),
+            LaneReader(settings, settings.group_id, others, "lanes"),
+        )
+        self._reader_of = {lane: r for r in self._readers for lane in r.topics}
 
     # -- set-up -----------------------------------------------------------------
 
@@ -191,111 +187,56 @@ class KafkaQueue:
 
     # -- consuming ----------------------------------------------------------------
 
-    def _consumer_ready(self) -> Consumer:
-        if self._consumer is None:
-            self._consumer = new_consumer(
-                self._settings,
-                self._settings.group_id,
-                list(self.lane_topics.values()),
-                on_assign=self._on_assign,
-                on_revoke=self._on_revoke,
-            )
-        return self._consumer
-
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # the eager protocol hands over the whole assignment each time
-        log.info("queue.kafka.assigned", partitions=len(partitions))
-
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # runs on the consumer thread, inside consume(): forget what we no longer own
-        for tp in partitions:
-            self._revoked.add((tp.topic, tp.partition))
-
-    def _fetch(self, wait_seconds: float) -> list[Message]:
-        return fetch_available(self._consumer_ready(), wait_seconds)
-
-    def _buffer(self, fetched: list[Message]) -> None:
-        for message, receipt in readable(fetched):
-            self._revoked.discard(receipt[:2])
-            self._book.hold(receipt)
-            self._lanes[message.priority].append(message)
-        if self._revoked:
-            self._drop_revoked()
-
-    def _drop_revoked(self) -> None:
-        for lane, messages in self._lanes.items():
-            self._lanes[lane] = deque(
-                m for m in messages if m.receipt and m.receipt[:2] not in self._revoked
-            )
-        self._book.forget(self._revoked)
-
     async def consume(
         self, max_messages: int, wait_seconds: float, lanes: Sequence[Priority] = LANES
     ) -> Sequence[QueueMessage]:
+        """The most urgent lane's waiting messages first. Each reader of the lanes
+        asked for is looked at without waiting, most urgent first; only when none
+        has anything does the last one wait for the broker."""
         deadline = time.monotonic() + wait_seconds
-        loop = asyncio.get_running_loop()
+        readers = [r for r in self._readers if any(lane in r.topics for lane in lanes)]
         while True:
-            self._requeue_expired()
-            remaining = max(0.0, deadline - time.monotonic())
-            if not any(self._lanes[lane] for lane in lanes):
-                fetched = await loop.run_in_executor(
-                    self._consumer_thread, self._fetch, min(remaining, 0.5)
-                )
-                self._buffer(fetched)
+            for reader in readers:
+                reader.requeue_expired()
+            for index, reader in enumerate(readers):
+                if reader.buffered(lanes):
+                    continue
+                idle = index == len(readers) - 1 and not any(r.buffered(lanes) for r in readers)
+                remaining = max(0.0, deadline - time.monotonic())
+                await reader.fetch(min(remaining, 0.5) if idle else 0.0)
             taken = self._take(max_messages, lanes)
             if taken or time.monotonic() >= deadline:
                 return taken
 
     def _take(self, max_messages: int, lanes: Sequence[Priority]) -> list[QueueMessage]:
-        expires = time.monotonic() + self._settings.visibility_timeout
         for lane in lanes:
-            messages = self._lanes[lane]
-            taken: list[QueueMessage] = []
-            while messages and len(taken) < max_messages:
-                message = messages.popleft()
-                if message.receipt is not None:
-                    self._in_flight[message.receipt] = (message, expires)
-                taken.append(message)
+            taken = self._reader_of[lane].take(lane, max_messages)
             if taken:
                 return taken  # a batch never mixes lanes
         return []
 
-    def _requeue_expired(self) -> None:
-        now = time.monotonic()
-        for receipt, (message, deadline) in list(self._in_flight.items()):
-            if deadline <= now:
-                del self._in_flight[receipt]
-                self._lanes[message.priority].appendleft(message)
-
     async def ack(self, messages: Sequence[QueueMessage]) -> None:
-        """Commit, per partition, up to the first offset still outstanding."""
-        receipts = [m.receipt for m in messages if m.receipt is not None]
-        for receipt in receipts:
-            self._in_flight.pop(receipt, None)
-        commits = self._book.finish(receipts)
-        if commits:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._consumer_thread, self._commit, commits)
-
-    def _commit(self, offsets: list[TopicPartition]) -> None:
-        try:
-            self._consumer_ready().commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            # a partition moved to another worker: it will redeliver, claims dedupe
-            log.warning("queue.kafka.commit_failed", error=exc.args[0].name())
+        by_reader: dict[LaneReader, list[Receipt]] = {}
+        for message in messages:
+            if message.receipt is not None:
+                reader = self._reader_of[message.priority]
+                by_reader.setdefault(reader, []).append(message.receipt)
+        for reader, receipts in by_reader.items():
+            await reader.ack(receipts)
 
     async def stats(self) -> dict[str, Any]:
         return await asyncio.to_thread(self._offsets)
 
     def _offsets(self) -> dict[str, Any]:
         """Committed offsets and the broker's end offsets, per partition, with lag
-        as their difference: for each lane topic (the worker group) and for the
-        retry topic (the relay group)."""
+        as their difference: for each lane topic (the worker group, or for URGENT
+        its own group) and for the retry topic (the relay group)."""
         lanes: dict[str, Any] = {}
         for lane, topic in self.lane_topics.items():
-            found = self._topic_offsets(self._settings.group_id, topic)
+            group = self._reader_of[lane].group_id
+            found = self._topic_offsets(group, topic)
             if found is not None:
-                lanes[lane.value] = found
+                lanes[lane.value] = {"group": group, **found}
         return {
             "kind": self.kind,
             "group": self._settings.group_id,
@@ -336,15 +277,15 @@ class KafkaQueue:
             probe.close()
 
     def depth(self) -> dict[str, int]:
-        return {lane.value: len(messages) for lane, messages in self._lanes.items()}
+        waiting: dict[Priority, int] = {}
+        for reader in self._readers:
+            waiting |= reader.depth()
+        return {lane.value: waiting[lane] for lane in LANES}
 
     async def close(self) -> None:
         self._polling.clear()
         if self._producer is not None:
             await asyncio.to_thread(self._producer.flush, 10)
             self._producer = None
-        if self._consumer is not None:
-            consumer = self._consumer
-            self._consumer = None
-            await asyncio.get_running_loop().run_in_executor(self._consumer_thread, consumer.close)
-        self._consumer_thread.shutdown(wait=False)
+        for reader in self._readers:
+            await reader.close()

@@ -37,6 +37,12 @@ class KafkaSettings:
     def relay_group_id(self) -> str:
         return self.group_id + ".retry-relay"
 
+    @property
+    def urgent_group_id(self) -> str:
+        """The URGENT lane's consumers: a group of their own, so neither group's
+        rebalances hold up the other."""
+        return self.group_id + ".urgent"
+
 
 def encode(message: QueueMessage) -> bytes:
     body = {
