@@ -63,8 +63,10 @@ class KafkaQueue:
             lane: t for lane, t in self.lane_topics.items() if lane is not Priority.URGENT
         }
         self._readers = (
-            LaneReader(settings, settings.urgent_group_id, urgent, "urgent"),
-            LaneReader(settings, settings.group_id, others, "lanes"),
+            LaneReader(
+                settings, settings.urgent_group_id, urgent, "urgent", settings.urgent_fetch_wait_ms
+            ),
+            LaneReader(settings, settings.group_id, others, "lanes", settings.fetch_wait_ms),
         )
         self._reader_of = {lane: r for r in self._readers for lane in r.topics}
 

@@ -37,10 +37,16 @@ log = get_logger(__name__)
 
 class LaneReader:
     def __init__(
-        self, settings: KafkaSettings, group_id: str, topics: dict[Priority, str], name: str
+        self,
+        settings: KafkaSettings,
+        group_id: str,
+        topics: dict[Priority, str],
+        name: str,
+        fetch_wait_ms: int = 500,
     ) -> None:
         self._settings = settings
         self.group_id = group_id
+        self._fetch_wait_ms = fetch_wait_ms
         self.topics = topics
         self._name = name
         self._consumer: Consumer | None = None
@@ -61,6 +67,7 @@ class LaneReader:
                 list(self.topics.values()),
                 on_assign=self._on_assign,
                 on_revoke=self._on_revoke,
+                fetch_wait_ms=self._fetch_wait_ms,
             )
         return self._consumer
 

@@ -32,6 +32,11 @@ class KafkaSettings:
     compression: str = "gzip"
     session_timeout_ms: int = 6000
     visibility_timeout: float = 300.0
+    # How long the broker may hold a fetch that finds nothing new. Kafka answers
+    # as soon as data arrives, but a broker may not (Tansu waits the whole time),
+    # so this bounds how late a message reaches an idle consumer.
+    fetch_wait_ms: int = 100
+    urgent_fetch_wait_ms: int = 20
 
     @property
     def relay_group_id(self) -> str:
@@ -84,6 +89,7 @@ def new_consumer(
     *,
     on_assign: Rebalance,
     on_revoke: Rebalance,
+    fetch_wait_ms: int = 500,
 ) -> Consumer:
     consumer = Consumer(
         {
@@ -94,6 +100,7 @@ def new_consumer(
             "session.timeout.ms": settings.session_timeout_ms,
             "heartbeat.interval.ms": 1000,
             "max.poll.interval.ms": 300000,
+            "fetch.wait.max.ms": fetch_wait_ms,
             # notice soon when topics vanish and come back (a broker restart)
             "topic.metadata.refresh.interval.ms": 5000,
         }
