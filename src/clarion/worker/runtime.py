@@ -67,6 +67,8 @@ async def start(container: Container, *, workers: bool, schedule: bool) -> Backg
     background = Background()
     if isinstance(container.queue, KafkaQueue):
         await container.queue.ensure_topics()
+        if workers:
+            await container.queue.adopt_urgent_offsets()
     if schedule:
         planner = scheduler(container)
         if not container.queue_survives_restart:

@@ -22,7 +22,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from clarion.adapters.queue.kafka_reader import LaneReader
+from clarion.adapters.queue.kafka_reader import LaneReader, carry_over_offsets
 from clarion.adapters.queue.kafka_relay import RetryRelay
 from clarion.adapters.queue.kafka_wire import KafkaSettings, Receipt, encode
 from clarion.domain.delivery import QueueMessage
@@ -89,6 +89,20 @@ class KafkaQueue:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
                 log.debug("queue.kafka.topic_exists", topic=topic)
+
+    async def adopt_urgent_offsets(self) -> None:
+        """Before a worker first reads the URGENT lane in its own group, take over
+        where the worker group left off there (see `carry_over_offsets`)."""
+        topic = self.lane_topics[Priority.URGENT]
+        settings = self._settings
+        try:
+            await asyncio.to_thread(
+                carry_over_offsets, settings, topic, settings.group_id, settings.urgent_group_id
+            )
+        except KafkaException as exc:
+            # not fatal: the lane is then read from its earliest retained offset,
+            # and claims keep anything from being sent twice
+            log.warning("queue.kafka.carry_over_failed", error=exc.args[0].name())
 
     async def ping(self) -> None:
         admin = AdminClient({"bootstrap.servers": self._settings.bootstrap_servers})

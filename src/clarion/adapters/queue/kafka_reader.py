@@ -168,3 +168,30 @@ class LaneReader:
             self._consumer = None
             await asyncio.get_running_loop().run_in_executor(self._thread, consumer.close)
         self._thread.shutdown(wait=False)
+
+
+def carry_over_offsets(settings: KafkaSettings, topic: str, old_group: str, new_group: str) -> int:
+    """Start `new_group` on `topic` where `old_group` left off, if it has no
+    offsets of its own yet; returns the partitions carried over. The URGENT
+    lane was read by the worker group before it had a group of its own: without
+    this, the first start after an upgrade would read the whole topic again."""
+    config = {"bootstrap.servers": settings.bootstrap_servers, "enable.auto.commit": False}
+    new = Consumer({**config, "group.id": new_group})
+    try:
+        found = new.list_topics(topic, timeout=5).topics.get(topic)
+        if found is None or found.error is not None:
+            return 0
+        partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
+        if any(tp.offset >= 0 for tp in new.committed(partitions, timeout=5)):
+            return 0
+        old = Consumer({**config, "group.id": old_group})
+        try:
+            done = [tp for tp in old.committed(partitions, timeout=5) if tp.offset >= 0]
+        finally:
+            old.close()
+        if done:
+            new.commit(offsets=done, asynchronous=False)
+            log.info("queue.kafka.offsets_carried_over", topic=topic, partitions=len(done))
+        return len(done)
+    finally:
+        new.close()
