@@ -38,6 +38,7 @@ from load import LoadResult, notification
 from probe import delivery, now, urgent_under_backlog, wait_finished
 from report import Figures, number, print_block
 from rss import PeakRss
+from strays import running_clarion
 from wrk import Load, pick_load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +177,17 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20, help="of 1,000, for delivered/s")
     parser.add_argument("--backlog", type=int, default=200_000, help="LOW, for the URGENT probe")
     parser.add_argument("--stored", type=int, default=1_000_000, help="0: empty database only")
+    parser.add_argument(
+        "--allow-running", action="store_true", help="run beside other clarion processes anyway"
+    )
     args = parser.parse_args()
+    others = running_clarion()
+    if others and not args.allow_running:
+        listed = "\n  ".join(others)
+        sys.exit(
+            f"other clarion processes are running; they would skew every figure:\n  {listed}\n"
+            "stop them, or pass --allow-running"
+        )
 
     load_name, load = pick_load()
     started = now()
