@@ -66,7 +66,7 @@ class KafkaQueue:
             LaneReader(
                 settings, settings.urgent_group_id, urgent, "urgent", settings.urgent_fetch_wait_ms
             ),
-            LaneReader(settings, settings.group_id, others, "lanes", settings.fetch_wait_ms),
+            LaneReader(settings, settings.group_id, others, "lanes"),
         )
         self._reader_of = {lane: r for r in self._readers for lane in r.topics}
 

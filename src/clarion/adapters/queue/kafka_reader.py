@@ -42,7 +42,7 @@ class LaneReader:
         group_id: str,
         topics: dict[Priority, str],
         name: str,
-        fetch_wait_ms: int = 500,
+        fetch_wait_ms: int | None = None,
     ) -> None:
         self._settings = settings
         self.group_id = group_id

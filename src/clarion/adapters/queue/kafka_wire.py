@@ -91,7 +91,7 @@ def new_consumer(
     *,
     on_assign: Rebalance,
     on_revoke: Rebalance,
-    fetch_wait_ms: int = 500,
+    fetch_wait_ms: int | None = None,
 ) -> Consumer:
     consumer = Consumer(
         {
@@ -102,7 +102,7 @@ def new_consumer(
             "session.timeout.ms": settings.session_timeout_ms,
             "heartbeat.interval.ms": 1000,
             "max.poll.interval.ms": 300000,
-            "fetch.wait.max.ms": fetch_wait_ms,
+            "fetch.wait.max.ms": fetch_wait_ms or settings.fetch_wait_ms,
             # notice soon when topics vanish and come back (a broker restart)
             "topic.metadata.refresh.interval.ms": 5000,
         }
