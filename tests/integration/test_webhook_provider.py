@@ -60,7 +60,7 @@ def answering(monkeypatch: pytest.MonkeyPatch, *answers: Any) -> list[str]:
 
 
 def to(url: str) -> OutgoingMessage:
-    return outgoing(Channel.WEBHOOK, url, {"data": {}})
+    return outgoing(Channel.WEBHOOK, url, {"url": url, "data": {}})
 
 
 async def send(policy: AddressPolicy, url: str) -> SendResult:

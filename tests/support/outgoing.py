@@ -5,19 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from clarion.domain.content import content_of
 from clarion.domain.delivery import OutgoingMessage
 from clarion.domain.enums import Channel, Priority
 
 
 def outgoing(channel: Channel, recipient: str, content: dict[str, Any]) -> OutgoingMessage:
-    """A first attempt of a fresh notification to `recipient`."""
+    """A first attempt of a fresh notification to `recipient`; `content` is a
+    payload as the API takes it."""
     return OutgoingMessage(
         notification_id=uuid.uuid4(),
         user_id=uuid.uuid4(),
         channel=channel,
         priority=Priority.MEDIUM,
         recipient=recipient,
-        content=content,
+        content=content_of(channel, content),
         attempt=1,
     )
 

@@ -35,7 +35,7 @@ class Scripted:
 
 
 def message() -> OutgoingMessage:
-    return outgoing(Channel.EMAIL, "a@example.com", {})
+    return outgoing(Channel.EMAIL, "a@example.com", {"subject": "Hi", "body": "Hello"})
 
 
 def failing(name: str) -> Scripted:

@@ -133,7 +133,11 @@ async def test_a_name_resolving_to_an_ipv6_form_of_an_internal_address_is_not_ca
     monkeypatch.setattr(loop, "getaddrinfo", resolve)
     provider = WebhookProvider(secret=b"k" * 32, policy=AddressPolicy(), timeout=1.0)
     try:
-        message = outgoing(Channel.WEBHOOK, "http://hooks.example.test/hook", {"data": {}})
+        message = outgoing(
+            Channel.WEBHOOK,
+            "http://hooks.example.test/hook",
+            {"url": "http://hooks.example.test/hook", "data": {}},
+        )
         result = await provider.send(message)
     finally:
         await provider.close()

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
+from clarion.domain.content import Content
 from clarion.domain.enums import Channel, Priority
 
 
@@ -24,7 +24,7 @@ class OutgoingMessage:
     channel: Channel
     priority: Priority
     recipient: str
-    content: dict[str, Any]
+    content: Content
     attempt: int
 
 
@@ -78,11 +78,6 @@ class SendResult:
             provider_fault=provider_fault,
             forget_recipient=forget_recipient,
         )
-
-
-def queue_key(payload: dict[str, Any], user_id: uuid.UUID) -> str:
-    """The message key: the explicit recipient, else the user."""
-    return str(payload.get("to") or payload.get("token") or user_id)
 
 
 @dataclass(frozen=True)

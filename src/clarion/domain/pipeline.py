@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from clarion.domain.content import Content
 from clarion.domain.enums import (
     Channel,
     EventType,
@@ -26,6 +27,10 @@ class Claimed:
     phone: str | None = None
     devices: tuple[str, ...] = ()  # the user's push tokens
     suppressed: bool = False  # the SMS number asked not to be texted (STOP)
+    locale: str | None = None  # the user's, for rendering a template
+    # what is sent: read from the payload at claim, or rendered from its template
+    content: Content | None = None
+    render_error: str | None = None  # the template could not be rendered: never sent
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,14 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
+from clarion.domain.content import (
+    Content,
+    EmailContent,
+    PushContent,
+    SmsContent,
+    WebhookContent,
+)
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
 from clarion.domain.enums import Channel, EventType, NotificationStatus
 from clarion.domain.notifications import NotificationRecord, RetryPolicy, retry_at
@@ -22,33 +28,22 @@ S = NotificationStatus
 
 
 def recipients_for(claimed: Claimed) -> tuple[str, ...]:
-    """Every address this notification goes to: the payload's own, else the
+    """Every address this notification goes to: the content's own, else the
     user's contact for the channel (push: each registered device)."""
-    record, payload = claimed.record, claimed.record.payload
-    if record.channel is Channel.EMAIL:
-        return (str(payload.get("to") or claimed.user_email),)
-    if record.channel is Channel.SMS:
-        number = payload.get("to") or claimed.phone
-        return (str(number),) if number else ()
-    if record.channel is Channel.PUSH:
-        return (str(payload["token"]),) if payload.get("token") else claimed.devices
-    if record.channel is Channel.WEBHOOK:
-        return (str(payload["url"]),)
-    return (str(record.user_id),)
+    content = claimed.content
+    if isinstance(content, EmailContent):
+        return (content.to or claimed.user_email,)
+    if isinstance(content, SmsContent):
+        number = content.to or claimed.phone
+        return (number,) if number else ()
+    if isinstance(content, PushContent):
+        return (content.token,) if content.token else claimed.devices
+    if isinstance(content, WebhookContent):
+        return (content.url,)
+    return (str(claimed.record.user_id),)
 
 
-def content_for(record: NotificationRecord) -> dict[str, Any]:
-    keep = {
-        Channel.EMAIL: ("subject", "body", "html"),
-        Channel.SMS: ("body",),
-        Channel.PUSH: ("title", "body", "data"),
-        Channel.IN_APP: ("title", "body", "data"),
-        Channel.WEBHOOK: ("data",),
-    }[record.channel]
-    return {key: record.payload[key] for key in keep if record.payload.get(key) is not None}
-
-
-def outgoing(claimed: Claimed, recipient: str) -> OutgoingMessage:
+def outgoing(claimed: Claimed, content: Content, recipient: str) -> OutgoingMessage:
     record = claimed.record
     return OutgoingMessage(
         notification_id=record.id,
@@ -56,15 +51,17 @@ def outgoing(claimed: Claimed, recipient: str) -> OutgoingMessage:
         channel=record.channel,
         priority=record.priority,
         recipient=recipient,
-        content=content_for(record),
+        content=content,
         attempt=record.attempts,
     )
 
 
 def unreachable(claimed: Claimed) -> SendResult | None:
-    """A notification that cannot be sent as addressed: no address, or an SMS
-    number that replied STOP."""
+    """A notification that cannot be sent: its template did not render, it has
+    no address, or its SMS number replied STOP."""
     channel = claimed.record.channel
+    if claimed.content is None:
+        return SendResult.permanent("template", claimed.render_error or "not rendered")
     if claimed.suppressed:
         return SendResult.permanent("suppressed", "the number asked not to be texted (STOP)")
     if not recipients_for(claimed):
@@ -132,10 +129,14 @@ class Deliverer:
         refused = unreachable(claimed)
         if refused is not None:
             return [("", refused)]
+        content = claimed.content
+        assert content is not None  # claim or render gave it one, else it was refused
         addresses = recipients_for(claimed)
         if len(addresses) == 1:  # nearly always: no task of its own
-            return [(addresses[0], await self._send(outgoing(claimed, addresses[0])))]
-        results = await asyncio.gather(*(self._send(outgoing(claimed, a)) for a in addresses))
+            return [(addresses[0], await self._send(outgoing(claimed, content, addresses[0])))]
+        results = await asyncio.gather(
+            *(self._send(outgoing(claimed, content, a)) for a in addresses)
+        )
         return list(zip(addresses, results, strict=True))
 
     async def _send(self, message: OutgoingMessage) -> SendResult:

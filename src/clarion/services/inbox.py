@@ -9,8 +9,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from clarion.domain.content import InAppContent, expect
 from clarion.domain.enums import Channel, NotificationStatus
-from clarion.domain.notifications import NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.observability.logging import get_logger
 from clarion.ports import Fanout
@@ -39,22 +39,23 @@ async def announce_sent(
         and o.status is NotificationStatus.SENT
         and o.notification_id in stored
     }
-    records = [item.record for item in claimed if item.record.id in sent]
+    items = [item for item in claimed if item.record.id in sent]
     try:
         await fanout.publish_many(
-            [(inbox_channel(r.user_id), announcement(r, sent_at)) for r in records]
+            [(inbox_channel(i.record.user_id), announcement(i, sent_at)) for i in items]
         )
     except Exception as exc:
-        log.warning("inbox.announce.failed", count=len(records), error=type(exc).__name__)
+        log.warning("inbox.announce.failed", count=len(items), error=type(exc).__name__)
 
 
-def announcement(record: NotificationRecord, sent_at: datetime) -> bytes:
+def announcement(item: Claimed, sent_at: datetime) -> bytes:
+    content = expect(item.content or InAppContent("", ""), InAppContent)
     body = {
-        "id": str(record.id),
-        "title": record.payload.get("title"),
-        "body": record.payload.get("body"),
-        "data": record.payload.get("data"),
-        "priority": record.priority.value,
+        "id": str(item.record.id),
+        "title": content.title,
+        "body": content.body,
+        "data": content.data,
+        "priority": item.record.priority.value,
         "sentAt": sent_at.isoformat(),
     }
     return json.dumps(body).encode()

@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from clarion.domain.delivery import QueueMessage, queue_key
+from clarion.domain.content import ADDRESS_FIELDS, queue_key
+from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, NotificationStatus, Priority
 from clarion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from clarion.domain.identity import Principal, RequestContext, Scope
@@ -36,15 +37,6 @@ def may_target(principal: Principal, user_id: uuid.UUID) -> bool:
     if principal.is_admin or principal.kind == "api_key":
         return principal.may(Scope.NOTIFICATIONS_WRITE)
     return principal.user_id == user_id
-
-
-# The payload field that names an explicit recipient, per channel.
-ADDRESS_FIELDS = {
-    Channel.EMAIL: "to",
-    Channel.SMS: "to",
-    Channel.PUSH: "token",
-    Channel.WEBHOOK: "url",
-}
 
 
 def may_address(principal: Principal) -> bool:
@@ -128,7 +120,7 @@ class NotificationService:
                 channel=item.channel,
                 priority=item.priority,
                 attempt=1,
-                key=queue_key(item.payload, item.user_id),
+                key=queue_key(item.channel, item.payload, item.user_id),
             )
             for item in items
             if item.initial_status(now) is S.PENDING
@@ -226,7 +218,7 @@ class NotificationService:
                 channel=record.channel,
                 priority=priority or record.priority,
                 attempt=1,
-                key=queue_key(record.payload, record.user_id),
+                key=queue_key(record.channel, record.payload, record.user_id),
             )
             uow.after_commit(lambda: self.publish([message]))
         return await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
@@ -315,7 +307,7 @@ async def redrive(
         channel=record.channel,
         priority=record.priority,
         attempt=1,
-        key=queue_key(record.payload, record.user_id),
+        key=queue_key(record.channel, record.payload, record.user_id),
     )
     uow.after_commit(lambda: service.publish([message]))
     refreshed = await uow.notifications.get(notification_id)

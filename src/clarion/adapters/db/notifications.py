@@ -15,7 +15,8 @@ from clarion.adapters.db.batch_sql import EVENTS
 from clarion.adapters.db.models import Event, Notification
 from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
 from clarion.adapters.db.writes import Writes
-from clarion.domain.delivery import QueueMessage, queue_key
+from clarion.domain.content import queue_key
+from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import EventType, NotificationStatus, Priority
 from clarion.domain.notifications import (
     CANCELLABLE,
@@ -191,7 +192,7 @@ class SqlNotifications:
                 channel=row.channel,
                 priority=row.priority,
                 attempt=row.attempts + 1,
-                key=queue_key(row.payload, row.user_id),
+                key=queue_key(row.channel, row.payload, row.user_id),
             )
             for row in result
         ]

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clarion.adapters.db.models import SandboxMessage
+from clarion.domain.content import as_payload
 from clarion.domain.delivery import OutgoingMessage
 from clarion.domain.time import utcnow
 
@@ -40,7 +41,7 @@ class SqlSandboxOutbox:
             "notification_id": message.notification_id,
             "channel": message.channel,
             "recipient": message.recipient[:320],
-            "content": message.content,
+            "content": as_payload(message.content),
             "created_at": utcnow(),
         }
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

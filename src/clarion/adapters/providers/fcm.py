@@ -10,7 +10,6 @@ provider's fault. Errors carry FCM's codes only: its messages can quote content.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from google.auth.exceptions import GoogleAuthError
 
 from clarion.adapters.providers.fcm_auth import AccessTokens
 from clarion.adapters.providers.http_retry import retry_after
+from clarion.domain.content import PushContent, expect
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.observability.logging import get_logger
 
@@ -95,19 +95,14 @@ class FcmProvider:
 
 
 def request_body(message: OutgoingMessage) -> dict[str, Any]:
-    content = message.content
-    extra = content.get("data")
+    content = expect(message.content, PushContent)
     data = {
         str(key): value if isinstance(value, str) else json.dumps(value)
-        for key, value in (extra.items() if isinstance(extra, Mapping) else ())
+        for key, value in (content.data or {}).items()
     }
     data["notification_id"] = str(message.notification_id)
     body: dict[str, Any] = {"token": message.recipient, "data": data}
-    notification = {
-        key: str(content[key]) for key in ("title", "body") if content.get(key) is not None
-    }
-    if notification:
-        body["notification"] = notification
+    body["notification"] = {"title": content.title, "body": content.body}
     return {"message": body}
 
 

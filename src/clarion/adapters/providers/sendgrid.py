@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from clarion.adapters.providers.http_retry import retry_after
+from clarion.domain.content import EmailContent, expect
 from clarion.domain.delivery import OutgoingMessage, SendResult
 
 MAX_ERROR_LENGTH = 200
@@ -58,14 +59,15 @@ class SendGridProvider:
         await self._client.aclose()
 
     def _body(self, message: OutgoingMessage) -> dict[str, Any]:
-        content = [{"type": "text/plain", "value": str(message.content.get("body", ""))}]
-        if message.content.get("html"):
+        email = expect(message.content, EmailContent)
+        content = [{"type": "text/plain", "value": email.body}]
+        if email.html:
             # SendGrid wants text/plain first, then text/html
-            content.append({"type": "text/html", "value": str(message.content["html"])})
+            content.append({"type": "text/html", "value": email.html})
         return {
             "personalizations": [{"to": [{"email": message.recipient}]}],
             "from": self._sender,
-            "subject": str(message.content.get("subject", "")),
+            "subject": email.subject,
             "content": content,
             "custom_args": {"notification_id": str(message.notification_id)},
         }

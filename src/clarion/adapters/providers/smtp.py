@@ -18,6 +18,7 @@ from email.utils import make_msgid, parseaddr
 
 import aiosmtplib
 
+from clarion.domain.content import EmailContent, expect
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.domain.mailbox import mailbox_problem
 
@@ -86,11 +87,12 @@ class SmtpProvider:
         email = EmailMessage()
         email["From"] = self._sender
         email["To"] = message.recipient
-        email["Subject"] = str(message.content.get("subject", ""))
+        content = expect(message.content, EmailContent)
+        email["Subject"] = content.subject
         email["Message-ID"] = message_id
-        email.set_content(str(message.content.get("body", "")))
-        if message.content.get("html"):
-            email.add_alternative(str(message.content["html"]), subtype="html")
+        email.set_content(content.body)
+        if content.html:
+            email.add_alternative(content.html, subtype="html")
         return email
 
     def _failure(self, exc: aiosmtplib.SMTPException) -> SendResult:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from clarion.adapters.providers.http_retry import retry_after
+from clarion.domain.content import SmsContent, expect
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.observability.logging import get_logger
 
@@ -57,7 +58,7 @@ class TwilioProvider:
         form = {
             "To": message.recipient,
             "From": self._sender,
-            "Body": str(message.content.get("body", "")),
+            "Body": expect(message.content, SmsContent).body,
         }
         if self._status_callback:
             form["StatusCallback"] = self._status_callback

@@ -25,6 +25,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from clarion.adapters.providers.http_retry import retry_after
+from clarion.domain.content import WebhookContent, expect
 from clarion.domain.delivery import OutgoingMessage, SendResult
 from clarion.domain.webhooks import AddressPolicy, IpAddress, literal_address
 from clarion.observability.logging import get_logger
@@ -89,7 +90,7 @@ class WebhookProvider:
                 "userId": str(message.user_id),
                 "attempt": message.attempt,
                 "sentAt": datetime.now(UTC).isoformat(),
-                "data": message.content.get("data", {}),
+                "data": expect(message.content, WebhookContent).data,
             },
             separators=(",", ":"),
         ).encode()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from clarion.domain.content import content_of, explicit_address, template_use
 from clarion.domain.enums import Channel
 from clarion.domain.pipeline import Claimed
 from clarion.ports import UnitOfWork
@@ -24,18 +25,21 @@ async def claim(
 
 
 async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed]:
-    """Add what addressing needs beyond the claim: the user's push tokens for a
-    push without its own token, and whether an SMS number is suppressed."""
+    """Add what sending needs beyond the claim: the content of a notification
+    that carries its own, the user's push tokens for a push without its own
+    token, and whether an SMS number is suppressed."""
     push_users = {
         c.record.user_id
         for c in claimed
-        if c.record.channel is Channel.PUSH and not c.record.payload.get("token")
+        if c.record.channel is Channel.PUSH and not explicit_address(Channel.PUSH, c.record.payload)
     }
     tokens = await uow.contacts.tokens_for(push_users)
     numbers = {sms_number(c) for c in claimed if c.record.channel is Channel.SMS} - {""}
     suppressed = await uow.contacts.suppressed(numbers)
     enriched = []
     for c in claimed:
+        if template_use(c.record.payload) is None:  # else the render stage gives it content
+            c = replace(c, content=content_of(c.record.channel, c.record.payload))
         if c.record.user_id in tokens and c.record.channel is Channel.PUSH:
             c = replace(c, devices=tokens[c.record.user_id])
         if c.record.channel is Channel.SMS and sms_number(c) in suppressed:
@@ -45,4 +49,4 @@ async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed
 
 
 def sms_number(claimed: Claimed) -> str:
-    return str(claimed.record.payload.get("to") or claimed.phone or "")
+    return explicit_address(Channel.SMS, claimed.record.payload) or claimed.phone or ""

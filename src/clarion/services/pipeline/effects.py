@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from clarion.domain.delivery import QueueMessage, queue_key
+from clarion.domain.content import queue_key
+from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import NotificationStatus
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.observability.logging import get_logger
@@ -26,7 +27,7 @@ def as_message(claimed: Claimed) -> QueueMessage:
         channel=record.channel,
         priority=record.priority,
         attempt=record.attempts,
-        key=queue_key(record.payload, record.user_id),
+        key=queue_key(record.channel, record.payload, record.user_id),
     )
 
 
