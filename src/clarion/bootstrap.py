@@ -36,6 +36,8 @@ from clarion.services.notifications import NotificationService
 from clarion.services.outbox import SweepSettings
 from clarion.services.passwords import Passwords
 from clarion.services.principals import PrincipalCache
+from clarion.services.rendering import Renderer
+from clarion.services.templates import TemplateService
 from clarion.services.tokens import TokenService
 
 
@@ -54,6 +56,7 @@ class Container:
     fanout: Fanout
     routes: Routes
     webhook_policy: AddressPolicy
+    templates: TemplateService
     queue_survives_restart: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
@@ -165,6 +168,7 @@ def build_container(settings: Settings) -> Container:
             # each provider of a chain has its own timeout; this bounds the chain
             send_timeout=settings.provider_timeout_seconds * 2 + 1,
         ),
+        templates=TemplateService(cache=cache, renderer=Renderer()),
         notifications=NotificationService(
             queue=queue, uow_factory=database.grouped, confirm_publish=queue.survives_restart
         ),

@@ -20,6 +20,7 @@ from clarion.domain.notifications import LANES, EventRecord, NewNotification, No
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
 from clarion.domain.ratelimit import RateDecision
 from clarion.domain.receipts import ProviderEvent, ReceiptOutcome
+from clarion.domain.templates import TemplateVersion
 
 
 class Component(Protocol):
@@ -224,6 +225,7 @@ class UnitOfWork(Protocol):
     contacts: ContactRepository
     inbox: InboxRepository
     idempotency: IdempotencyStore
+    templates: TemplateRepository
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls
@@ -329,6 +331,24 @@ class ContactRepository(Protocol):
         """Stop texting these numbers (they replied STOP)."""
 
     async def suppressed(self, numbers: Iterable[str]) -> set[str]: ...
+
+
+class TemplateRepository(Protocol):
+    async def current(self, name: str) -> TemplateVersion | None:
+        """The newest version of a template that was not deleted."""
+
+    async def versions(self, keys: Iterable[tuple[str, int]]) -> list[TemplateVersion]:
+        """These (name, version)s, in one read; deleted templates' too."""
+
+    async def history(self, name: str) -> list[TemplateVersion]: ...
+
+    async def listing(self, *, offset: int, limit: int) -> list[TemplateVersion]: ...
+
+    async def save(self, version: TemplateVersion, now: datetime, *, new: bool) -> TemplateVersion:
+        """Store the template's next version, numbered here. `new`: the name must
+        be free (else Conflict); otherwise the template must exist (else NotFound)."""
+
+    async def delete(self, name: str, now: datetime) -> bool: ...
 
 
 class InboxRepository(Protocol):

@@ -14,7 +14,16 @@ from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
 from clarion.api.openapi import install_openapi
 from clarion.api.rate_headers import RateLimitHeaders
-from clarion.api.routers import admin, auth, devices, inbox, notifications, users, webhooks
+from clarion.api.routers import (
+    admin,
+    auth,
+    devices,
+    inbox,
+    notifications,
+    templates,
+    users,
+    webhooks,
+)
 from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
@@ -72,6 +81,7 @@ def create_app(
     app.include_router(users.router)
     app.include_router(devices.router)
     app.include_router(notifications.router)
+    app.include_router(templates.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)

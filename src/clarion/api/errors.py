@@ -69,7 +69,9 @@ def error_path(loc: tuple[str | int, ...], kind: str) -> str:
 
 
 # the tags of the notification union, which pydantic puts in error paths
-CHANNEL_TAGS = {channel.value for channel in Channel}
+CHANNEL_TAGS = {channel.value for channel in Channel} | {
+    f"{channel.value}+template" for channel in Channel
+}
 
 
 def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

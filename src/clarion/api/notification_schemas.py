@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter
 
 from clarion.api.schemas import (
     E164,
     Email,
+    LocaleTag,
     Moment,
     PartModel,
     PushToken,
@@ -106,12 +107,108 @@ class WebhookNotification(NotificationFields):
     payload: WebhookPayload
 
 
+TemplateName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,199}$",
+        description="Lower-case letters, digits, '.', '_' and '-'.",
+    ),
+]
+
+
+class TemplateRef(PartModel):
+    name: TemplateName
+    version: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Default: the current version, pinned at accept time."
+    )
+    locale: LocaleTag | None = Field(default=None, description="Default: the user's locale.")
+
+
+class EmailAddress(PartModel):
+    to: Email | None = None
+
+
+class SmsAddress(PartModel):
+    to: E164 | None = None
+
+
+class PushAddress(PartModel):
+    token: PushToken | None = None
+
+
+class InAppAddress(PartModel):
+    pass
+
+
+class TemplatedFields(NotificationFields):
+    template: TemplateRef
+    variables: Annotated[dict[str, Any], Field(max_length=100)] = Field(
+        default_factory=dict, description="Checked against the template's schema: 422 if not."
+    )
+
+
+class TemplatedEmail(TemplatedFields):
+    channel: Literal[Channel.EMAIL]
+    payload: EmailAddress | None = Field(default=None, description="Only the address.")
+
+
+class TemplatedSms(TemplatedFields):
+    channel: Literal[Channel.SMS]
+    payload: SmsAddress | None = Field(default=None, description="Only the address.")
+
+
+class TemplatedPush(TemplatedFields):
+    channel: Literal[Channel.PUSH]
+    payload: PushAddress | None = Field(default=None, description="Only the address.")
+
+
+class TemplatedInApp(TemplatedFields):
+    channel: Literal[Channel.IN_APP]
+    payload: InAppAddress | None = None
+
+
+Templated = TemplatedEmail | TemplatedSms | TemplatedPush | TemplatedInApp
 AnyNotification = (
-    EmailNotification | SmsNotification | PushNotification | InAppNotification | WebhookNotification
+    EmailNotification
+    | SmsNotification
+    | PushNotification
+    | InAppNotification
+    | WebhookNotification
+    | Templated
 )
 
-# The channel picks the payload's shape, so errors name `payload.to`, not a guess.
-NotificationCreate = Annotated[AnyNotification, Field(discriminator="channel")]
+
+def shape(value: Any) -> str | None:
+    """The channel picks the payload's shape, so errors name `payload.to`, not a
+    guess; a body naming a template has the templated shape of its channel."""
+    if isinstance(value, dict):
+        channel, templated = value.get("channel"), "template" in value
+    elif isinstance(value, BaseModel):
+        channel, templated = getattr(value, "channel", None), hasattr(value, "template")
+    else:  # not an object at all: any member's model says so best
+        return Channel.EMAIL.value
+    if not isinstance(channel, str):
+        return None
+    return f"{channel}+template" if templated else channel
+
+
+NotificationCreate = Annotated[
+    Annotated[EmailNotification, Tag("EMAIL")]
+    | Annotated[SmsNotification, Tag("SMS")]
+    | Annotated[PushNotification, Tag("PUSH")]
+    | Annotated[InAppNotification, Tag("IN_APP")]
+    | Annotated[WebhookNotification, Tag("WEBHOOK")]
+    | Annotated[TemplatedEmail, Tag("EMAIL+template")]
+    | Annotated[TemplatedSms, Tag("SMS+template")]
+    | Annotated[TemplatedPush, Tag("PUSH+template")]
+    | Annotated[TemplatedInApp, Tag("IN_APP+template")],
+    Discriminator(
+        shape,
+        custom_error_type="union_tag_channel",
+        custom_error_message="channel must be one of EMAIL, SMS, PUSH, IN_APP, WEBHOOK "
+        "(a template: EMAIL, SMS, PUSH, IN_APP)",
+    ),
+]
 NotificationCreateAdapter: TypeAdapter[AnyNotification] = TypeAdapter(NotificationCreate)
 
 

@@ -94,6 +94,13 @@ def nesting_problem(value: Any, max_depth: int = MAX_NESTING) -> str | None:
 
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+LocaleTag = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$",
+        description="A BCP 47 tag such as en, fr or fr-BE.",
+    ),
+]
 # FCM and APNs tokens are a few hundred characters; the unique index needs a bound
 PushToken = Annotated[str, Field(min_length=1, max_length=1024)]
 
@@ -152,6 +159,7 @@ class UserOut(ResponseModel):
     name: str
     role: Role
     phone: str | None = None
+    locale: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -163,6 +171,7 @@ class UserOut(ResponseModel):
             name=user.name,
             role=user.role,
             phone=user.phone,
+            locale=user.locale,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -181,6 +190,11 @@ class UserUpdate(RequestModel):
     password: NewPassword | None = None
     phone: E164 | Literal[""] | None = Field(
         default=None, description="E.164 number for SMS; an empty string removes it."
+    )
+    locale: LocaleTag | Literal[""] | None = Field(
+        default=None,
+        description="BCP 47 tag templates are rendered in (fr-BE falls back to fr, then to "
+        "the template's default); an empty string removes it.",
     )
 
 

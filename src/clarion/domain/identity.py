@@ -30,6 +30,7 @@ class UserAccount:
     phone: str | None = None  # E.164; where SMS goes when a notification names no number
     # access tokens issued before this moment are refused: a new password ends them
     sessions_valid_after: datetime | None = None
+    locale: str | None = None  # BCP 47: the language templates are rendered in
 
     def public(self) -> dict[str, Any]:
         """What may leave the service: never the hash."""
@@ -39,6 +40,7 @@ class UserAccount:
             "name": self.name,
             "role": self.role.value,
             "phone": self.phone,
+            "locale": self.locale,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         }

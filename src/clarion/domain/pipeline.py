@@ -47,6 +47,8 @@ class DeliveryOutcome:
     event_metadata: dict[str, Any] | None = None
     # addresses found dead for good: push tokens to remove, SMS numbers to suppress
     forget: tuple[str, ...] = ()
+    # a templated notification's payload with what it rendered to, to be stored
+    payload: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

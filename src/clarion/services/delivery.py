@@ -15,6 +15,8 @@ from clarion.domain.content import (
     PushContent,
     SmsContent,
     WebhookContent,
+    as_payload,
+    template_use,
 )
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
 from clarion.domain.enums import Channel, EventType, NotificationStatus
@@ -118,6 +120,9 @@ class Deliverer:
             forget = tuple(address for address, r in pairs if r.forget_recipient)
             if forget:
                 outcome = replace(outcome, forget=forget)
+            if claimed.content is not None and template_use(claimed.record.payload):
+                rendered = {**claimed.record.payload, **as_payload(claimed.content)}
+                outcome = replace(outcome, payload=rendered)
             if on_outcome is not None:
                 on_outcome(outcome)
             return outcome

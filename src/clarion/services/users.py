@@ -9,6 +9,7 @@ from dataclasses import replace
 from clarion.domain.enums import Role
 from clarion.domain.errors import Conflict, Forbidden, NotFound
 from clarion.domain.identity import AuditEntry, Principal, RequestContext, UserAccount
+from clarion.domain.templates import normal_locale
 from clarion.domain.time import utcnow
 from clarion.ports import UnitOfWork
 from clarion.services.auth import AuthService, normalise_email
@@ -89,6 +90,7 @@ async def update_user(
     email: str | None = None,
     password: str | None = None,
     phone: str | None = None,
+    locale: str | None = None,
 ) -> UserAccount:
     user = await visible_user(uow, principal, user_id)
     changed = replace(user, updated_at=utcnow())
@@ -100,6 +102,8 @@ async def update_user(
         changed.email = normalise_email(email)
     if phone is not None:
         changed.phone = phone or None
+    if locale is not None:
+        changed.locale = normal_locale(locale) if locale else None
     if password is not None:
         auth.check_password_rules(password)
         changed.password_hash = await auth.passwords.hash(password)

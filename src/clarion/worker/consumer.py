@@ -16,6 +16,7 @@ from clarion.observability.logging import get_logger
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
 from clarion.services.delivery import Deliverer
 from clarion.services.pipeline import DeliveryPipeline
+from clarion.services.templates import TemplateService
 
 log = get_logger(__name__)
 
@@ -32,6 +33,7 @@ class Consumer:
         clock: Callable[[], datetime] = utcnow,
         fanout: Fanout | None = None,
         lanes: Sequence[Priority] = LANES,
+        templates: TemplateService | None = None,
     ) -> None:
         """`lanes`: the priority lanes this consumer takes from, most urgent first."""
         self._queue = queue
@@ -44,6 +46,7 @@ class Consumer:
             cache=cache,
             clock=clock,
             fanout=fanout,
+            templates=templates,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -42,6 +42,7 @@ def consumers(container: Container) -> list[Consumer]:
             batch_size=settings.worker_batch_size,
             fanout=container.fanout,
             lanes=lanes,
+            templates=container.templates,
         )
 
     general = [consumer(LANES) for _ in range(settings.worker_concurrency)]

@@ -112,7 +112,7 @@ def record_from_mapping(row: Mapping[Any, Any]) -> NotificationRecord:
 
 def claim(ids: Sequence[uuid.UUID], now: datetime) -> Callable[[Connection], list[Claimed]]:
     """PENDING → PROCESSING for the rows no one else claimed, returning each
-    claimed row with its user's email and phone; a redelivered message whose
+    claimed row with its user's email, phone and locale; a redelivered message whose
     row is already claimed, sent or cancelled gets nothing."""
 
     def job(connection: Connection) -> list[Claimed]:
@@ -132,9 +132,11 @@ def claim(ids: Sequence[uuid.UUID], now: datetime) -> Callable[[Connection], lis
             return []
         users = {row.user_id for row in claimed}
         contacts = {
-            row.id: (row.email, row.phone)
+            row.id: (row.email, row.phone, row.locale)
             for row in connection.execute(
-                select(USERS.c.id, USERS.c.email, USERS.c.phone).where(USERS.c.id.in_(users))
+                select(USERS.c.id, USERS.c.email, USERS.c.phone, USERS.c.locale).where(
+                    USERS.c.id.in_(users)
+                )
             )
         }
         return [
@@ -142,6 +144,7 @@ def claim(ids: Sequence[uuid.UUID], now: datetime) -> Callable[[Connection], lis
                 record=record_from_mapping(row._mapping),
                 user_email=contacts[row.user_id][0],
                 phone=contacts[row.user_id][1],
+                locale=contacts[row.user_id][2],
             )
             for row in claimed
         ]
@@ -176,6 +179,9 @@ def record_outcomes(
         if not mine:
             return []
         connection.execute(OUTCOME, [outcome_values(o, now) for o in mine])
+        rendered = [{"b_id": o.notification_id, "b_payload": o.payload} for o in mine if o.payload]
+        if rendered:
+            connection.execute(RENDERED, rendered)
         insert_rows(
             connection,
             EVENTS,
@@ -213,6 +219,12 @@ OUTCOME = (
         claimed_at=None,
         updated_at=bindparam("b_now"),
     )
+)
+
+
+# a templated notification keeps what it rendered to, for its reader and its inbox
+RENDERED = (
+    update(NOTIFICATIONS).where(N.id == bindparam("b_id")).values(payload=bindparam("b_payload"))
 )
 
 

@@ -26,6 +26,7 @@ def user_from_row(row: User) -> UserAccount:
         updated_at=row.updated_at,
         phone=row.phone,
         sessions_valid_after=row.sessions_valid_after,
+        locale=row.locale,
     )
 
 
@@ -42,6 +43,7 @@ class SqlUsers:
                 name=user.name,
                 role=user.role,
                 phone=user.phone,
+                locale=user.locale,
                 created_at=user.created_at,
                 updated_at=user.updated_at,
             )
@@ -81,6 +83,7 @@ class SqlUsers:
                 role=user.role,
                 password=user.password_hash,
                 phone=user.phone,
+                locale=user.locale,
                 sessions_valid_after=user.sessions_valid_after,
                 updated_at=user.updated_at,
             )

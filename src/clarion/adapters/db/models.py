@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, MetaData, String, Text, text
+from sqlalchemy import Enum, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clarion.adapters.db.types import JSONDocument, UTCDateTime, utcnow
@@ -61,6 +61,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.USER)
     phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(35))  # BCP 47, for templates
     # access tokens issued before this are refused (a new password ends them all)
     sessions_valid_after: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -199,10 +200,34 @@ class Template(Base):
     subject: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     variables: Mapped[dict[str, Any] | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # the current one
+    default_locale: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
+    deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (Index("ix_templates_channel", "channel"),)
+
+
+class TemplateVersionRow(Base):
+    """Every version a template ever had, never changed: a notification queued
+    before an edit still renders the version it was accepted with."""
+
+    __tablename__ = "template_versions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(32))
+    default_locale: Mapped[str] = mapped_column(String(35))
+    variables: Mapped[dict[str, Any]]  # a JSON Schema
+    locales: Mapped[dict[str, Any]]  # locale → the channel's content fields
+    description: Mapped[str | None] = mapped_column(String(1000))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("name", "version"),)
 
 
 class RefreshTokenRow(Base):

@@ -13,6 +13,7 @@ from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTo
 from clarion.adapters.db.inbox import SqlInbox
 from clarion.adapters.db.notifications import SqlNotifications
 from clarion.adapters.db.receipts import SqlReceipts
+from clarion.adapters.db.templates import SqlTemplates
 from clarion.adapters.db.writes import Writes
 from clarion.observability.logging import get_logger
 from clarion.ports import (
@@ -24,6 +25,7 @@ from clarion.ports import (
     NotificationRepository,
     ReceiptRepository,
     RefreshTokenRepository,
+    TemplateRepository,
     UserRepository,
 )
 
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
         self.contacts: ContactRepository = SqlContacts(session, writes)
         self.inbox: InboxRepository = SqlInbox(session)
         self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, session, writes)
+        self.templates: TemplateRepository = SqlTemplates(session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:

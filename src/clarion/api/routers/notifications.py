@@ -36,6 +36,7 @@ from clarion.api.notification_schemas import (
     NotificationOut,
     NotificationPage,
     NotificationUpdate,
+    TemplatedFields,
 )
 from clarion.api.openapi import errors
 from clarion.api.responses import Json
@@ -75,10 +76,19 @@ def new_notification(body: AnyNotification) -> NewNotification:
         channel=body.channel,
         type=body.type,
         priority=body.priority,
-        payload=body.payload.model_dump(exclude_none=True),
+        payload=payload_of(body),
         metadata=body.metadata,
         scheduled_for=body.scheduled_for,
     )
+
+
+def payload_of(body: AnyNotification) -> dict[str, Any]:
+    """What is stored: the content, or the template, its variables and an address."""
+    if not isinstance(body, TemplatedFields):
+        return body.payload.model_dump(exclude_none=True)
+    address = body.payload.model_dump(exclude_none=True) if body.payload else {}
+    template = body.template.model_dump(exclude_none=True)
+    return {"template": template, "variables": body.variables, **address}
 
 
 def url_refusal(container: Container, item: NewNotification) -> InvalidInput | None:
@@ -117,6 +127,7 @@ async def create_notification(
             raise refused
         container.notifications.authorize(principal, [item])
         await charge_notifications(container, request, principal, 1)
+        await container.templates.pin(uow, item)
         [record] = await container.notifications.accept(uow, principal, [item])
         await container.cache.invalidate_tag(user_tag(record.user_id))
         return 201, dump(NotificationOut.of(record))
@@ -158,6 +169,12 @@ async def create_batch(
         # (403) before anything about the recipients is looked up
         container.notifications.authorize(principal, [item for _, item in valid])
         await charge_notifications(container, request, principal, len(valid))
+        for index, item in list(valid):
+            try:
+                await container.templates.pin(uow, item)
+            except InvalidInput as exc:
+                valid.remove((index, item))
+                results[index] = item_refused(index, exc)
         unknown = await container.notifications.unknown_recipients(
             uow, principal, {item.user_id for _, item in valid}
         )

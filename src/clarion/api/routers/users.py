@@ -36,7 +36,7 @@ async def get_user(user_id: uuid.UUID, principal: PrincipalDep, uow: UowDep) -> 
 @router.patch(
     "/{user_id}",
     response_model=UserOut,
-    summary="Update name, email, password or phone",
+    summary="Update name, email, password, phone or locale",
     responses=errors(409),
 )
 async def update_user(
@@ -57,6 +57,7 @@ async def update_user(
         email=body.email,
         password=body.password,
         phone=body.phone,
+        locale=body.locale,
     )
     if body.password is not None:
         container.auth.principals.forget_user(uow, user_id)

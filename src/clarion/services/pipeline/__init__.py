@@ -1,9 +1,9 @@
 """The delivery pipeline: a batch of queue messages through its stages.
 
-claim → send → record (as providers answer) → after-commit effects. Each stage is a plain async
-function over the whole batch (`claim`, `send`, `record`, `effects`); no stage
-opens a transaction per notification. Later stages (consent, render) go
-between claim and send.
+claim → render → send → record (as providers answer) → after-commit effects.
+Each stage is a plain async function over the whole batch (`claim`, `render`,
+`send`, `record`, `effects`); no stage opens a transaction per notification.
+The consent stage (preferences, quiet hours) will go between claim and render.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
 from clarion.services.pipeline.record import Recorder
+from clarion.services.pipeline.render import render
+from clarion.services.rendering import Renderer
+from clarion.services.templates import TemplateService
 
 
 class DeliveryPipeline:
@@ -34,6 +37,7 @@ class DeliveryPipeline:
         cache: Cache,
         clock: Callable[[], datetime] = utcnow,
         fanout: Fanout | None = None,
+        templates: TemplateService | None = None,
     ) -> None:
         self._queue = queue
         self._uow_factory = uow_factory
@@ -41,6 +45,7 @@ class DeliveryPipeline:
         self._cache = cache
         self._clock = clock
         self._fanout = fanout
+        self._templates = templates or TemplateService(cache=cache, renderer=Renderer())
 
     async def run(self, messages: Sequence[QueueMessage]) -> list[DeliveryOutcome]:
         """One batch: claims are committed before anything is sent, outcomes
@@ -52,6 +57,7 @@ class DeliveryPipeline:
         claimed = await claim(units, [m.notification_id for m in messages], claimed_at)
         if not claimed:
             return []
+        claimed = await render(self._uow_factory, self._templates, claimed)
         recorder = Recorder(units, self._clock, claimed_at=claimed_at)
         try:
             outcomes = await self._deliverer.deliver(claimed, self._clock(), recorder.add)
