@@ -59,6 +59,23 @@ include-path = "/notifications/batch"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 
+# A template the schema admits can still be refused for what only rendering
+# knows: a syntax error, a variable used but not declared, a locale that is not
+# a BCP 47 tag, a variables schema that is not one; preview and variables that
+# do not fit the template's own schema. Its content may be large (e-mail HTML),
+# so a body the schema refuses may first be too large for the server: 413.
+[[operations]]
+include-path-regex = "^/templates"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
+checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "409", "413", "422"]
+
+[[operations]]
+include-path-regex = "^/templates/[^/]+$"
+include-method = "PUT"
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
+checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "409", "413", "422"]
+
 # a cursor is opaque: only one the server issued pages on, another is 422
 [[operations]]
 include-path-regex = "^/notifications(/user/[^/]+)?$"

@@ -29,6 +29,7 @@ from clarion.domain.time import utcnow
 from tests.integration.test_access_matrix_notifications import (
     MATRIX as NOTIFICATIONS_MATRIX,
 )
+from tests.integration.test_access_matrix_templates import MATRIX as TEMPLATES_MATRIX
 from tests.support.fake_server import served_on_this_loop
 from tests.support.identity import (
     BAD_CREDENTIALS,
@@ -143,12 +144,13 @@ def served_endpoints(container: Container) -> set[Endpoint]:
 
 
 async def test_the_matrix_covers_every_endpoint_and_every_caller(container: Container) -> None:
-    """Both matrices: this file's (accounts, keys) and the notifications file's."""
+    """Every matrix: this file's (accounts, keys), the notifications file's and the
+    templates file's."""
     served = served_endpoints(container)
-    matrices = [MATRIX, NOTIFICATIONS_MATRIX]
-    assert not set(MATRIX) & set(NOTIFICATIONS_MATRIX)
+    matrices = [MATRIX, NOTIFICATIONS_MATRIX, TEMPLATES_MATRIX]
+    assert sum(len(m) for m in matrices) == len(set().union(*matrices))  # no row twice
     listed = set(PUBLIC).union(*matrices)
-    assert not set(PUBLIC) & (set(MATRIX) | set(NOTIFICATIONS_MATRIX))
+    assert not set(PUBLIC) & set().union(*matrices)
     assert served - listed == set(), "endpoints without matrix rows"
     assert listed - served == set(), "matrix rows for endpoints that do not exist"
     for matrix in matrices:
@@ -336,7 +338,16 @@ async def test_register_answers_201_without_the_password_and_refuses_a_taken_ema
     )
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    assert set(body) == {"id", "email", "name", "role", "phone", "createdAt", "updatedAt"}
+    assert set(body) == {
+        "id",
+        "email",
+        "name",
+        "role",
+        "phone",
+        "locale",
+        "createdAt",
+        "updatedAt",
+    }
     assert (body["email"], body["role"]) == ("new.person@example.com", "USER")
     assert PASSWORD not in answer.text
     assert "argon2" not in answer.text

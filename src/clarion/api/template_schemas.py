@@ -15,6 +15,7 @@ from clarion.domain.templates import TemplateVersion
 Source = Annotated[str, Field(max_length=100_000)]
 DataSources = Annotated[dict[str, Annotated[str, Field(max_length=10_000)]], Field(max_length=50)]
 LocaleContent = Annotated[dict[str, Source | DataSources], Field(max_length=10)]
+LocaleKey = Annotated[str, Field(min_length=1, max_length=35)]
 TemplateChannel = Literal[Channel.EMAIL, Channel.SMS, Channel.PUSH, Channel.IN_APP]
 
 CONTENT_HELP = (

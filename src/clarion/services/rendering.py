@@ -88,7 +88,7 @@ def problems(version: TemplateVersion) -> list[tuple[str, str]]:
         if normal_locale(locale) != locale:
             found.append((where, "not a BCP 47 tag such as en, fr or fr-BE"))
         for field in sorted(set(content) - set(allowed)):
-            found.append((f"{where}.{field}", f"a {version.channel.value} template has no {field}"))
+            found.append((f"{where}.{field}", f"{version.channel.value} templates have no {field}"))
         for field in sorted(REQUIRED & set(allowed) - set(content)):
             found.append((f"{where}.{field}", "missing"))
         for path, field, source in sources(content):
