@@ -42,10 +42,43 @@ def notification(user_id: str, priority: str = "MEDIUM") -> dict[str, Any]:
     }
 
 
-def batch(recipients: list[str], size: int = 1000, priority: str = "MEDIUM") -> dict[str, Any]:
+def templated(user_id: str, template: str, n: int) -> dict[str, Any]:
+    """The same in-app notification, rendered from `template` (see TEMPLATE)."""
+    return {
+        "userId": user_id,
+        "channel": "IN_APP",
+        "type": "TRANSACTIONAL",
+        "template": {"name": template},
+        "variables": {"name": f"Recipient {n}", "count": n},
+    }
+
+
+# what a templated benchmark notification renders from: as long as the plain one
+TEMPLATE = {
+    "channel": "IN_APP",
+    "variables": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "count": {"type": "integer"}},
+        "required": ["name", "count"],
+    },
+    "locales": {
+        "en": {"title": "Benchmark", "body": "Hello {{ name }}, number {{ count }}"},
+        "fr": {"title": "Banc d'essai", "body": "Bonjour {{ name }}, numéro {{ count }}"},
+    },
+}
+
+
+def batch(
+    recipients: list[str],
+    size: int = 1000,
+    priority: str = "MEDIUM",
+    template: str | None = None,
+) -> dict[str, Any]:
     """One batch request spread over several recipients, so that a Kafka topic keyed by
     recipient spreads it over its partitions (and so over the workers)."""
     people = [recipients[i % len(recipients)] for i in range(size)]
+    if template is not None:
+        return {"notifications": [templated(p, template, i) for i, p in enumerate(people)]}
     return {"notifications": [notification(person, priority) for person in people]}
 
 

@@ -36,10 +36,17 @@ def accept(http: httpx.Client, body: dict[str, Any]) -> None:
 
 
 def delivery(
-    url: str, headers: dict[str, str], recipients: list[str], batches: int, rows: Rows, label: str
+    url: str,
+    headers: dict[str, str],
+    recipients: list[str],
+    batches: int,
+    rows: Rows,
+    label: str,
+    template: str | None = None,
 ) -> dict[str, float]:
-    """`batches` batches of 1,000, accepted back to back, then delivered end to end."""
-    body = batch(recipients)
+    """`batches` batches of 1,000, accepted back to back, then delivered end to end;
+    rendered from `template` if one is named."""
+    body = batch(recipients, template=template)
     since = now()
     started = time.perf_counter()
     with httpx.Client(base_url=url, timeout=120, headers=headers) as http:

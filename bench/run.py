@@ -14,7 +14,8 @@ database and then again with `--stored` sent notifications already in it:
      share of the ceiling; non-2xx answers and socket errors are counted and shouted
   2. POST /notifications/batch, 1,000 per request           -> accepted/s
   3. those batches delivered to the sandbox                 -> delivered/s end to end
-     and accept-to-SENT p50/p99 read from the database
+     and accept-to-SENT p50/p99 read from the database; then the same batches
+     rendered from a template                               -> templated / plain (%)
   4. a LOW backlog of `--backlog` notifications, with one URGENT notification POSTed
      every 100 ms while it drains -> URGENT accept-to-SENT p50/p99, drain time
   5. scaled out only: one worker stopped, phases 2-3 again   -> the one-worker figures
@@ -33,8 +34,17 @@ import sys
 from pathlib import Path
 
 import httpx
-from deployments import ADMIN, Deployment, embedded, free_port, scaled_out, stop, wait_ready
-from load import LoadResult, notification
+from deployments import (
+    ADMIN,
+    Deployment,
+    Rows,
+    embedded,
+    free_port,
+    scaled_out,
+    stop,
+    wait_ready,
+)
+from load import TEMPLATE, LoadResult, notification
 from probe import delivery, now, urgent_under_backlog, wait_finished
 from report import Figures, number, print_block
 from rss import PeakRss
@@ -125,6 +135,29 @@ def create_recipients(url: str, headers: dict[str, str]) -> list[str]:
         ]
 
 
+def templated_delivery(
+    url: str,
+    headers: dict[str, str],
+    recipients: list[str],
+    args: argparse.Namespace,
+    rows: Rows,
+    plain: Figures,
+) -> Figures:
+    """The same batches rendered from a template (half the recipients read French),
+    right after the plain ones: the render stage's cost as a share of the plain rate."""
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        made = http.post("/templates", json={"name": "bench-hello", **TEMPLATE})
+        if made.status_code not in (201, 409):
+            raise SystemExit(f"the template was refused: {made.text[:300]}")
+        for n, user in enumerate(recipients):
+            http.patch(f"/users/{user}", json={"locale": "fr-BE" if n % 2 else "en-GB"})
+    label = "templated, 2 workers" if "2 workers" in " ".join(plain) else "templated"
+    figures = delivery(url, headers, recipients, args.batches, rows, label, "bench-hello")
+    rate = next(v for k, v in figures.items() if k.startswith("delivered"))
+    plain_rate = next(v for k, v in plain.items() if k.startswith("delivered"))
+    return figures | {"templated / plain delivered (%)": 100 * rate / plain_rate}
+
+
 def progress(figures: Figures) -> Figures:
     for label, value in figures.items():
         print(f"    {label}: {number(value)}", flush=True)
@@ -147,7 +180,8 @@ def measure(
         wait_finished(rows, since)  # the single POSTs drain before the next phase
     scaled = "worker 2" in deployment.processes
     label = "2 workers" if scaled else ""
-    figures |= progress(delivery(url, headers, recipients, args.batches, rows, label))
+    plain = progress(delivery(url, headers, recipients, args.batches, rows, label))
+    figures |= plain | progress(templated_delivery(url, headers, recipients, args, rows, plain))
     figures |= progress(urgent_under_backlog(url, headers, recipients, args.backlog, rows))
     if scaled:
         stop([deployment.processes["worker 2"]])

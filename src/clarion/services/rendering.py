@@ -3,8 +3,10 @@ time, compiled once per version and locale and reused across batches."""
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -118,9 +120,14 @@ def schema_problems(schema: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+@lru_cache(maxsize=1024)
+def validator_for(schema: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(schema))
+
+
 def variable_errors(version: TemplateVersion, variables: dict[str, Any]) -> list[tuple[str, str]]:
     """Every way `variables` breaks the template's schema, as (JSON path, message)."""
-    validator = jsonschema.Draft202012Validator(version.variables)
+    validator = validator_for(json.dumps(version.variables, sort_keys=True))
     found = []
     for error in validator.iter_errors(variables):
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)

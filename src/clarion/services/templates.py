@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
@@ -178,24 +178,42 @@ class TemplateService:
         while len(self._versions) > self._kept:
             self._versions.popitem(last=False)
 
-    async def pin(self, uow: UnitOfWork, item: NewNotification) -> None:
-        """At accept time, for a notification naming a template: the template
+    async def pin(
+        self, uow: UnitOfWork, items: Sequence[NewNotification]
+    ) -> list[InvalidInput | None]:
+        """At accept time, for each notification naming a template: the template
         exists for its channel, the variables fit its schema (422 with the JSON
         path of each error), and the version it will render is fixed now, so
-        a later edit does not change what was queued."""
-        ref = item.payload.get("template")
-        if not isinstance(ref, dict):
-            return
-        try:
-            version = await self.resolve(uow, str(ref["name"]), ref.get("version"))
-        except NotFound as exc:
-            field = "template.version" if ref.get("version") else "template.name"
-            raise InvalidInput(exc.message, details=[field_error(field, exc.message)]) from None
-        if version.channel is not item.channel:
-            message = f"The template is for {version.channel.value}, not {item.channel.value}."
-            raise InvalidInput(message, details=[field_error("channel", message)])
-        self.check_variables(version, item.payload.get("variables") or {})
-        ref["version"] = version.version
+        a later edit does not change what was queued. Each template is looked
+        up once per call, however many items name it. One answer per item."""
+        found: dict[tuple[str, int | None], TemplateVersion | NotFound] = {}
+        answers: list[InvalidInput | None] = []
+        for item in items:
+            ref = item.payload.get("template")
+            if not isinstance(ref, dict):
+                answers.append(None)
+                continue
+            key = (str(ref["name"]), ref.get("version"))
+            if key not in found:
+                try:
+                    found[key] = await self.resolve(uow, *key)
+                except NotFound as exc:
+                    found[key] = exc
+            version = found[key]
+            if isinstance(version, NotFound):
+                field = "template.version" if key[1] else "template.name"
+                answers.append(
+                    InvalidInput(version.message, details=[field_error(field, version.message)])
+                )
+            elif version.channel is not item.channel:
+                message = f"The template is for {version.channel.value}, not {item.channel.value}."
+                answers.append(InvalidInput(message, details=[field_error("channel", message)]))
+            elif errors := variable_errors(version, item.payload.get("variables") or {}):
+                answers.append(invalid(errors, "The variables do not match the template."))
+            else:
+                ref["version"] = version.version
+                answers.append(None)
+        return answers
 
     def check_variables(self, version: TemplateVersion, variables: dict[str, Any]) -> None:
         """At accept time: 422 with the JSON path of each error."""

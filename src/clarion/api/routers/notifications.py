@@ -127,7 +127,8 @@ async def create_notification(
             raise refused
         container.notifications.authorize(principal, [item])
         await charge_notifications(container, request, principal, 1)
-        await container.templates.pin(uow, item)
+        if refused := (await container.templates.pin(uow, [item]))[0]:
+            raise refused
         [record] = await container.notifications.accept(uow, principal, [item])
         await container.cache.invalidate_tag(user_tag(record.user_id))
         return 201, dump(NotificationOut.of(record))
@@ -169,12 +170,11 @@ async def create_batch(
         # (403) before anything about the recipients is looked up
         container.notifications.authorize(principal, [item for _, item in valid])
         await charge_notifications(container, request, principal, len(valid))
-        for index, item in list(valid):
-            try:
-                await container.templates.pin(uow, item)
-            except InvalidInput as exc:
+        pinned = await container.templates.pin(uow, [item for _, item in valid])
+        for (index, item), refused in zip(list(valid), pinned, strict=True):
+            if refused is not None:
                 valid.remove((index, item))
-                results[index] = item_refused(index, exc)
+                results[index] = item_refused(index, refused)
         unknown = await container.notifications.unknown_recipients(
             uow, principal, {item.user_id for _, item in valid}
         )
