@@ -3,10 +3,8 @@ time, compiled once per version and locale and reused across batches."""
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -120,16 +118,16 @@ def schema_problems(schema: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-@lru_cache(maxsize=1024)
-def validator_for(schema: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(schema))
+def validator(version: TemplateVersion) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(version.variables)
 
 
-def variable_errors(version: TemplateVersion, variables: dict[str, Any]) -> list[tuple[str, str]]:
+def variable_errors(
+    check: jsonschema.Draft202012Validator, variables: dict[str, Any]
+) -> list[tuple[str, str]]:
     """Every way `variables` breaks the template's schema, as (JSON path, message)."""
-    validator = validator_for(json.dumps(version.variables, sort_keys=True))
     found = []
-    for error in validator.iter_errors(variables):
+    for error in check.iter_errors(variables):
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
         found.append((f"variables{path}", error.message))
     return sorted(found)

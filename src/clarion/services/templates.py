@@ -11,6 +11,8 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
+import jsonschema
+
 from clarion.domain.content import Content
 from clarion.domain.enums import Channel
 from clarion.domain.errors import Forbidden, InvalidInput, NotFound, field_error
@@ -19,7 +21,7 @@ from clarion.domain.notifications import NewNotification
 from clarion.domain.templates import TemplateVersion, pick_locale
 from clarion.domain.time import utcnow
 from clarion.ports import Cache, UnitOfWork
-from clarion.services.rendering import Renderer, problems, variable_errors
+from clarion.services.rendering import Renderer, problems, validator, variable_errors
 from clarion.services.users import audit_entry
 
 TEMPLATE_TTL = 3600.0  # the seed's template:{name}
@@ -68,6 +70,7 @@ class TemplateService:
         # versions never change: once read, a version is kept for the process's life
         self._versions: OrderedDict[tuple[str, int], TemplateVersion] = OrderedDict()
         self._kept = kept
+        self._validators: dict[tuple[str, int], jsonschema.Draft202012Validator] = {}
 
     async def save(
         self,
@@ -208,16 +211,28 @@ class TemplateService:
             elif version.channel is not item.channel:
                 message = f"The template is for {version.channel.value}, not {item.channel.value}."
                 answers.append(InvalidInput(message, details=[field_error("channel", message)]))
-            elif errors := variable_errors(version, item.payload.get("variables") or {}):
+            elif errors := self._variable_errors(version, item.payload.get("variables") or {}):
                 answers.append(invalid(errors, "The variables do not match the template."))
             else:
                 ref["version"] = version.version
                 answers.append(None)
         return answers
 
+    def _variable_errors(
+        self, version: TemplateVersion, variables: dict[str, Any]
+    ) -> list[tuple[str, str]]:
+        # a version never changes: its validator is built once per process
+        key = (version.name, version.version)
+        check = self._validators.get(key)
+        if check is None:
+            check = self._validators[key] = validator(version)
+            while len(self._validators) > self._kept:
+                del self._validators[next(iter(self._validators))]
+        return variable_errors(check, variables)
+
     def check_variables(self, version: TemplateVersion, variables: dict[str, Any]) -> None:
         """At accept time: 422 with the JSON path of each error."""
-        found = variable_errors(version, variables)
+        found = self._variable_errors(version, variables)
         if found:
             raise invalid(found, "The variables do not match the template.")
 

@@ -178,10 +178,12 @@ def record_outcomes(
         mine = [o for o in outcomes if o.notification_id in owned]
         if not mine:
             return []
-        connection.execute(OUTCOME, [outcome_values(o, now) for o in mine])
-        rendered = [{"b_id": o.notification_id, "b_payload": o.payload} for o in mine if o.payload]
+        plain = [outcome_values(o, now) for o in mine if o.payload is None]
+        rendered = [outcome_values(o, now) | {"b_payload": o.payload} for o in mine if o.payload]
+        if plain:
+            connection.execute(OUTCOME, plain)
         if rendered:
-            connection.execute(RENDERED, rendered)
+            connection.execute(RENDERED_OUTCOME, rendered)
         insert_rows(
             connection,
             EVENTS,
@@ -222,10 +224,8 @@ OUTCOME = (
 )
 
 
-# a templated notification keeps what it rendered to, for its reader and its inbox
-RENDERED = (
-    update(NOTIFICATIONS).where(N.id == bindparam("b_id")).values(payload=bindparam("b_payload"))
-)
+# a templated notification also keeps what it rendered to, for its reader and its inbox
+RENDERED_OUTCOME = OUTCOME.values(payload=bindparam("b_payload"))
 
 
 def outcome_values(outcome: DeliveryOutcome, now: datetime) -> dict[str, Any]:
