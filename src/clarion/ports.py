@@ -18,6 +18,7 @@ from clarion.domain.enums import Priority, Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
 from clarion.domain.notifications import LANES, EventRecord, NewNotification, NotificationRecord
 from clarion.domain.pipeline import Claimed, DeliveryOutcome, NotificationQuery, Page
+from clarion.domain.preferences import Preferences
 from clarion.domain.ratelimit import RateDecision
 from clarion.domain.receipts import ProviderEvent, ReceiptOutcome
 from clarion.domain.templates import TemplateVersion
@@ -226,6 +227,7 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     idempotency: IdempotencyStore
     templates: TemplateRepository
+    preferences: PreferenceRepository
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls
@@ -331,6 +333,15 @@ class ContactRepository(Protocol):
         """Stop texting these numbers (they replied STOP)."""
 
     async def suppressed(self, numbers: Iterable[str]) -> set[str]: ...
+
+
+class PreferenceRepository(Protocol):
+    async def get(self, user_id: uuid.UUID) -> Preferences: ...
+
+    async def of_users(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Preferences]:
+        """The preferences of those who set any, in one read."""
+
+    async def save(self, user_id: uuid.UUID, preferences: Preferences, now: datetime) -> None: ...
 
 
 class TemplateRepository(Protocol):

@@ -92,6 +92,10 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/users/{user_id}"): owned_by_user_a(200),
     ("PATCH", "/users/{user_id}"): owned_by_user_a(200),
     ("DELETE", "/users/{user_id}"): owned_by_user_a(204),
+    ("GET", "/users/{user_id}/preferences"): owned_by_user_a(200),
+    ("PUT", "/users/{user_id}/preferences"): owned_by_user_a(200),
+    ("PATCH", "/users/{user_id}/preferences"): owned_by_user_a(200),
+    ("GET", "/users/{user_id}/preferences/explain"): owned_by_user_a(200),
     ("POST", "/users/{user_id}/devices"): owned_by_user_a(201),
     ("GET", "/users/{user_id}/devices"): owned_by_user_a(200),
     ("DELETE", "/users/{user_id}/devices/{device_id}"): owned_by_user_a(204),
@@ -126,6 +130,8 @@ BODIES: dict[Endpoint, dict[str, Any]] = {
     ("POST", "/admin/users/{user_id}/role"): {"role": "ADMIN"},
     ("POST", "/admin/api-keys"): {"name": "made in the matrix", "scopes": ["notifications:read"]},
     ("POST", "/users/{user_id}/devices"): {"platform": "ANDROID", "token": "matrix-device"},
+    ("PUT", "/users/{user_id}/preferences"): {"types": {"MARKETING": False}},
+    ("PATCH", "/users/{user_id}/preferences"): {"channels": {"SMS": False}},
 }
 
 
@@ -176,6 +182,9 @@ async def resolve_call(
         return Call(template.format(user_id=world.user_a.id, device_id=device), body)
     if "{notification_id}" in template:
         return Call(template.format(notification_id=uuid.uuid4()), body)
+    if template.endswith("/explain"):
+        query = "?type=MARKETING&channel=EMAIL"
+        return Call(template.format(user_id=world.user_a.id) + query, target=world.user_a.id)
     if "/devices" in template:
         return Call(template.format(user_id=world.user_a.id), body)
     if "{user_id}" in template:
@@ -211,6 +220,9 @@ def body_problem(
         expected_kind = "api_key" if caller in KEY_CALLERS else None
         if body.get("id") != str(world.identity(caller)) or body.get("kind") != expected_kind:
             return f"/auth/me answered for {body.get('kind')} {body.get('id')}"
+    elif "/preferences" in endpoint[1]:
+        shape = {"send", "rule", "reason"} if "explain" in endpoint[1] else {"channels", "types"}
+        return None if shape <= set(body) else f"answered {body!r:.80}"
     elif call.target is not None and body.get("id") != str(call.target):
         return f"answered about {body.get('id')}, not the target {call.target}"
     return None

@@ -192,10 +192,12 @@ async def test_an_sms_goes_to_the_users_phone_and_stop_suppresses_the_number(
         f"in {suppressed_seconds:.2f}s, "
         f"requests at Twilio {requests_before} -> {len(stamped.times)}"
     )
-    assert suppressed["status"] == "FAILED"
+    # not sent on purpose: neither a failure nor a dead letter
+    assert suppressed["status"] == "NOT_SENT"
     assert "STOP" in suppressed["errorMessage"]
     assert suppressed["attempts"] == 1
-    assert [e["type"] for e in suppressed_events] == ["CREATED", "FAILED"]
+    assert [e["type"] for e in suppressed_events] == ["CREATED", "NOT_SENT"]
+    assert suppressed_events[1]["metadata"]["rule"] == "suppressed"
     assert len(stamped.times) == requests_before  # Twilio never heard of Code 3
 
 

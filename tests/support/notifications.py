@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-SETTLED = {"SENT", "FAILED", "CANCELLED"}
+SETTLED = {"SENT", "FAILED", "CANCELLED", "NOT_SENT"}
 
 
 def in_app(user_id: uuid.UUID) -> dict[str, Any]:

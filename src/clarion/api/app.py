@@ -20,6 +20,7 @@ from clarion.api.routers import (
     devices,
     inbox,
     notifications,
+    preferences,
     templates,
     users,
     webhooks,
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(devices.router)
     app.include_router(notifications.router)
     app.include_router(templates.router)
+    app.include_router(preferences.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)

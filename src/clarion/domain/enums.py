@@ -37,6 +37,7 @@ class NotificationStatus(StrEnum):
     SENT = "SENT"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    NOT_SENT = "NOT_SENT"  # on purpose: an opt-out or a suppressed address
 
 
 class EventType(StrEnum):
@@ -49,6 +50,7 @@ class EventType(StrEnum):
     FAILED = "FAILED"
     RETRIED = "RETRIED"
     CANCELLED = "CANCELLED"
+    NOT_SENT = "NOT_SENT"
 
 
 class Platform(StrEnum):

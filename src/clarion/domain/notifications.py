@@ -28,10 +28,11 @@ ALLOWED: dict[NotificationStatus, frozenset[NotificationStatus]] = {
     S.SCHEDULED: frozenset({S.PENDING, S.CANCELLED}),
     S.PENDING: frozenset({S.PROCESSING, S.CANCELLED, S.SCHEDULED}),
     # PROCESSING → PENDING is a retry, or a claim whose worker died
-    S.PROCESSING: frozenset({S.SENT, S.FAILED, S.PENDING}),
+    S.PROCESSING: frozenset({S.SENT, S.FAILED, S.PENDING, S.NOT_SENT}),
     S.FAILED: frozenset({S.PENDING}),  # an admin re-drives a dead letter
     S.SENT: frozenset(),
     S.CANCELLED: frozenset(),
+    S.NOT_SENT: frozenset(),
 }
 CANCELLABLE = frozenset({S.PENDING, S.SCHEDULED})
 EDITABLE = CANCELLABLE

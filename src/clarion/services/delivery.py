@@ -59,13 +59,11 @@ def outgoing(claimed: Claimed, content: Content, recipient: str) -> OutgoingMess
 
 
 def unreachable(claimed: Claimed) -> SendResult | None:
-    """A notification that cannot be sent: its template did not render, it has
-    no address, or its SMS number replied STOP."""
+    """A notification that cannot be sent: its template did not render, or it
+    has no address. (One that may not be sent never gets here: see consent.)"""
     channel = claimed.record.channel
     if claimed.content is None:
         return SendResult.permanent("template", claimed.render_error or "not rendered")
-    if claimed.suppressed:
-        return SendResult.permanent("suppressed", "the number asked not to be texted (STOP)")
     if not recipients_for(claimed):
         missing = {Channel.SMS: "no phone number", Channel.PUSH: "no registered device"}
         return SendResult.permanent("none", f"{missing.get(channel, 'no address')} on file")

@@ -209,6 +209,16 @@ class Template(Base):
     __table_args__ = (Index("ix_templates_channel", "channel"),)
 
 
+class UserPreferencesRow(Base):
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    settings: Mapped[dict[str, Any]]  # see adapters/db/preferences.py
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TemplateVersionRow(Base):
     """Every version a template ever had, never changed: a notification queued
     before an edit still renders the version it was accepted with."""

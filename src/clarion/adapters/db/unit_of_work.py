@@ -12,6 +12,7 @@ from clarion.adapters.db.idempotency import SqlIdempotencyStore
 from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTokens, SqlUsers
 from clarion.adapters.db.inbox import SqlInbox
 from clarion.adapters.db.notifications import SqlNotifications
+from clarion.adapters.db.preferences import SqlPreferences
 from clarion.adapters.db.receipts import SqlReceipts
 from clarion.adapters.db.templates import SqlTemplates
 from clarion.adapters.db.writes import Writes
@@ -23,6 +24,7 @@ from clarion.ports import (
     IdempotencyStore,
     InboxRepository,
     NotificationRepository,
+    PreferenceRepository,
     ReceiptRepository,
     RefreshTokenRepository,
     TemplateRepository,
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
         self.inbox: InboxRepository = SqlInbox(session)
         self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, session, writes)
         self.templates: TemplateRepository = SqlTemplates(session)
+        self.preferences: PreferenceRepository = SqlPreferences(session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:

@@ -1,9 +1,9 @@
 """The delivery pipeline: a batch of queue messages through its stages.
 
-claim → render → send → record (as providers answer) → after-commit effects.
-Each stage is a plain async function over the whole batch (`claim`, `render`,
-`send`, `record`, `effects`); no stage opens a transaction per notification.
-The consent stage (preferences, quiet hours) will go between claim and render.
+claim → consent → render → send → record (as providers answer) → after-commit
+effects. Each stage is a plain async function over the whole batch (`claim`,
+`consent`, `render`, `send`, `record`, `effects`); no stage opens a transaction
+per notification.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from clarion.services.cache_keys import forget_notifications
 from clarion.services.delivery import Deliverer
 from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
+from clarion.services.pipeline.consent import consent
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
 from clarion.services.pipeline.record import Recorder
 from clarion.services.pipeline.render import render
@@ -57,10 +58,13 @@ class DeliveryPipeline:
         claimed = await claim(units, [m.notification_id for m in messages], claimed_at)
         if not claimed:
             return []
-        claimed = await render(self._uow_factory, self._templates, claimed)
         recorder = Recorder(units, self._clock, claimed_at=claimed_at)
         try:
-            outcomes = await self._deliverer.deliver(claimed, self._clock(), recorder.add)
+            claimed, outcomes = await consent(self._uow_factory, claimed)
+            for outcome in outcomes:
+                recorder.add(outcome)
+            claimed = await render(self._uow_factory, self._templates, claimed)
+            outcomes += await self._deliverer.deliver(claimed, self._clock(), recorder.add)
         finally:
             stored = await recorder.finish()
         if self._fanout is not None:

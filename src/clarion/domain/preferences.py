@@ -1,0 +1,61 @@
+"""A user's preferences, and the one rule table that decides whether a
+notification is sent (the README's precedence table is this function)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from clarion.domain.enums import Channel, NotificationType
+
+T = NotificationType
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Opt-outs (False) and opt-ins (True); whatever is not set is allowed."""
+
+    channels: dict[Channel, bool] = field(default_factory=dict)
+    types: dict[NotificationType, bool] = field(default_factory=dict)
+    type_channels: dict[tuple[NotificationType, Channel], bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    send: bool
+    rule: str  # which row of the table decided: suppressed, transactional, type+channel, ...
+    reason: str
+
+
+def decide(
+    preferences: Preferences,
+    type_: NotificationType,
+    channel: Channel,
+    suppressed: str | None = None,
+) -> Verdict:
+    """The first row that applies decides:
+
+    1. the address is suppressed (a bounce, a complaint, STOP)  → not sent
+    2. the notification is TRANSACTIONAL                        → sent
+    3. a preference for this type on this channel               → as set
+    4. a preference for this type                               → as set
+    5. a preference for this channel                            → as set
+    6. nothing set                                              → sent
+    """
+    if suppressed is not None:
+        return Verdict(False, "suppressed", suppressed)
+    if type_ is T.TRANSACTIONAL:
+        return Verdict(True, "transactional", "transactional notifications ignore preferences")
+    pair = preferences.type_channels.get((type_, channel))
+    if pair is not None:
+        return Verdict(pair, "type+channel", f"{type_.value} on {channel.value} is {word(pair)}")
+    of_type = preferences.types.get(type_)
+    if of_type is not None:
+        return Verdict(of_type, "type", f"{type_.value} is {word(of_type)}")
+    of_channel = preferences.channels.get(channel)
+    if of_channel is not None:
+        return Verdict(of_channel, "channel", f"{channel.value} is {word(of_channel)}")
+    return Verdict(True, "default", "no preference set")
+
+
+def word(allowed: bool) -> str:
+    return "on" if allowed else "off"

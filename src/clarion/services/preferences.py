@@ -1,0 +1,100 @@
+"""Reading and changing a user's preferences, and explaining what they decide."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+from clarion.domain.enums import Channel, NotificationType
+from clarion.domain.errors import InvalidInput, field_error
+from clarion.domain.identity import Principal, RequestContext
+from clarion.domain.preferences import Preferences, Verdict, decide
+from clarion.domain.time import utcnow
+from clarion.ports import UnitOfWork
+from clarion.services.pipeline.consent import STOP
+from clarion.services.users import audit_entry, visible_user
+
+T = NotificationType
+K = TypeVar("K")
+
+
+def checked(preferences: Preferences) -> Preferences:
+    """Transactional notifications (a password reset, a receipt) cannot be turned
+    off: saying so is a 422, not a setting that silently does nothing."""
+    problems = [
+        field_error("types.TRANSACTIONAL", "transactional notifications cannot be turned off")
+        for type_ in preferences.types
+        if type_ is T.TRANSACTIONAL
+    ] + [
+        field_error(
+            f"typeChannels.TRANSACTIONAL.{channel.value}",
+            "transactional notifications cannot be turned off",
+        )
+        for type_, channel in preferences.type_channels
+        if type_ is T.TRANSACTIONAL
+    ]
+    if problems:
+        raise InvalidInput("These preferences cannot be set.", details=problems)
+    return preferences
+
+
+async def read(uow: UnitOfWork, principal: Principal, user_id: uuid.UUID) -> Preferences:
+    """The user's own, or anyone's for an admin; others' look absent (404)."""
+    await visible_user(uow, principal, user_id)
+    return await uow.preferences.get(user_id)
+
+
+async def replace_all(
+    uow: UnitOfWork,
+    principal: Principal,
+    context: RequestContext,
+    user_id: uuid.UUID,
+    preferences: Preferences,
+) -> Preferences:
+    await visible_user(uow, principal, user_id)
+    await uow.preferences.save(user_id, checked(preferences), utcnow())
+    if principal.user_id != user_id:  # an admin acting for someone is an admin action
+        await uow.audit.record(
+            audit_entry(principal, "preferences.update", "user", user_id, context)
+        )
+    return preferences
+
+
+def merged(
+    current: Preferences,
+    channels: dict[Channel, bool | None],
+    types: dict[NotificationType, bool | None],
+    type_channels: dict[tuple[NotificationType, Channel], bool | None],
+) -> Preferences:
+    """A PATCH: the values given replace, a null removes the setting, the rest stay."""
+    return Preferences(
+        channels=apply(current.channels, channels),
+        types=apply(current.types, types),
+        type_channels=apply(current.type_channels, type_channels),
+    )
+
+
+def apply(old: dict[K, bool], new: dict[K, bool | None]) -> dict[K, bool]:
+    out = dict(old)
+    for key, value in new.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+async def explain(
+    uow: UnitOfWork,
+    principal: Principal,
+    user_id: uuid.UUID,
+    type_: NotificationType,
+    channel: Channel,
+) -> Verdict:
+    """What the delivery pipeline would decide for a notification of this type
+    on this channel to the user's own address, and which rule decides it."""
+    user = await visible_user(uow, principal, user_id)
+    suppressed = None
+    if channel is Channel.SMS and user.phone and await uow.contacts.suppressed([user.phone]):
+        suppressed = STOP
+    return decide(await uow.preferences.get(user_id), type_, channel, suppressed)
