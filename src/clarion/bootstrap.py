@@ -25,7 +25,7 @@ from clarion.adapters.queue.embedded import EmbeddedQueue
 from clarion.adapters.queue.kafka import KafkaQueue
 from clarion.adapters.queue.kafka_wire import KafkaSettings
 from clarion.adapters.ratelimit.limits_backend import LimitsRateLimiter
-from clarion.adapters.token_keys import load_token_keys
+from clarion.adapters.token_keys import load_token_keys, shared_secret
 from clarion.config import Settings
 from clarion.domain.notifications import RetryPolicy
 from clarion.domain.webhooks import AddressPolicy
@@ -39,6 +39,7 @@ from clarion.services.principals import PrincipalCache
 from clarion.services.rendering import Renderer
 from clarion.services.templates import TemplateService
 from clarion.services.tokens import TokenService
+from clarion.services.unsubscribe import UnsubscribeLinks
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Container:
     routes: Routes
     webhook_policy: AddressPolicy
     templates: TemplateService
+    unsubscribe_links: UnsubscribeLinks
     queue_survives_restart: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
@@ -169,6 +171,17 @@ def build_container(settings: Settings) -> Container:
             send_timeout=settings.provider_timeout_seconds * 2 + 1,
         ),
         templates=TemplateService(cache=cache, renderer=Renderer()),
+        unsubscribe_links=UnsubscribeLinks(
+            secret=shared_secret(
+                settings,
+                settings.unsubscribe_secret,
+                "CLARION_UNSUBSCRIBE_SECRET",
+                "unsubscribe-secret",
+                "unsubscribe",
+            ),
+            base_url=settings.link_base,
+            days=settings.unsubscribe_link_days,
+        ),
         notifications=NotificationService(
             queue=queue, uow_factory=database.grouped, confirm_publish=queue.survives_restart
         ),

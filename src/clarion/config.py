@@ -79,6 +79,18 @@ class Settings(BaseSettings, ChannelSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="The address users reach this service at, e.g. https://notify.example.com: "
+        "links in messages (one-click unsubscribe) start with it. Unset: http://HOST:PORT.",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for one-click unsubscribe links (generated when embedded).",
+    )
+    unsubscribe_link_days: int = Field(
+        default=60, ge=1, le=365, description="How long an unsubscribe link keeps working."
+    )
     api_workers: int = Field(
         default=1, ge=1, le=64, description="Server processes for `clarion api`."
     )
@@ -246,6 +258,10 @@ class Settings(BaseSettings, ChannelSettings):
     def is_scaled_out(self) -> bool:
         """Any shared engine configured: secrets can no longer be generated per machine."""
         return not self.is_sqlite or bool(self.kafka_bootstrap_servers or self.redis_url)
+
+    @property
+    def link_base(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def webhook_allowed_list(self) -> list[str]:

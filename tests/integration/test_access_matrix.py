@@ -123,6 +123,8 @@ PUBLIC: dict[Endpoint, str] = {
     ("POST", "/auth/login"): "test_login_*",
     ("POST", "/auth/refresh"): "test_refresh_*",
     ("POST", "/auth/logout"): "test_logout_*",
+    ("GET", "/unsubscribe/{token}"): "test_unsubscribe_*",
+    ("POST", "/unsubscribe/{token}"): "test_unsubscribe_*",
 }
 NOT_API = ("/docs", "/redoc", "/openapi.json", "/docs-assets")
 BODIES: dict[Endpoint, dict[str, Any]] = {
@@ -437,6 +439,27 @@ async def test_logout_ends_the_refresh_token(client: httpx.AsyncClient) -> None:
     after = await refresh(client, token)
     assert after.status_code == 401, after.text
     assert error_shape_problem(after, "unauthorized") is None
+
+
+async def test_unsubscribe_answers_to_its_link_and_to_no_credential(
+    client: httpx.AsyncClient, container: Container, world: World
+) -> None:
+    """The link is the authority: an admin's token with a bad link changes nothing,
+    a valid link needs no token, and a link turns off its own user's mail only."""
+    bad = await client.post("/unsubscribe/forged", headers=world.admin.headers)
+    assert bad.status_code == 400
+    link = container.unsubscribe_links.link(world.user_a.id, utcnow())
+    path = "/unsubscribe/" + link.split("/unsubscribe/")[1]
+    assert (await client.get(path)).status_code == 200
+    assert (await client.post(path, content=b"List-Unsubscribe=One-Click")).status_code == 200
+    a_prefs = await client.get(
+        f"/users/{world.user_a.id}/preferences", headers=world.user_a.headers
+    )
+    assert a_prefs.json()["typeChannels"] == {"MARKETING": {"EMAIL": False}}
+    b_prefs = await client.get(
+        f"/users/{world.user_b.id}/preferences", headers=world.user_b.headers
+    )
+    assert b_prefs.json()["typeChannels"] == {}
 
 
 # --- the audit trail ----------------------------------------------------------------

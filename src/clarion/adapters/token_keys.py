@@ -22,7 +22,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 from pydantic import SecretStr
 
 from clarion.config import HMAC_ALGORITHMS, ConfigError, Settings
+from clarion.observability.logging import get_logger
 from clarion.services.tokens import TokenKeys
+
+log = get_logger(__name__)
 
 SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name)
 SECRET_VARIABLE = "CLARION_JWT_SECRET"  # noqa: S105 (a variable's name)
@@ -45,6 +48,22 @@ def hmac_secret(settings: Settings) -> bytes:
             "(PostgreSQL, Kafka or Redis): every process must sign with the same key"
         )
     return generated_secret(settings.data_dir, SECRET_FILE, SECRET_VARIABLE)
+
+
+def shared_secret(
+    settings: Settings, value: SecretStr | None, variable: str, file: str, purpose: str
+) -> bytes:
+    """A key every process must agree on: the configured one, else one generated
+    into the data directory, which several machines cannot share (so a
+    scaled-out deployment is warned, once per start, to configure it)."""
+    if value is not None:
+        return configured_secret(value, variable)
+    if settings.is_scaled_out:
+        log.warning(
+            f"{purpose}.generated_secret",
+            hint=f"set {variable} so every process signs with the same key",
+        )
+    return generated_secret(settings.data_dir, file, variable)
 
 
 def configured_secret(value: SecretStr, variable: str) -> bytes:

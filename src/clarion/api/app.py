@@ -22,6 +22,7 @@ from clarion.api.routers import (
     notifications,
     preferences,
     templates,
+    unsubscribe,
     users,
     webhooks,
 )
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(notifications.router)
     app.include_router(templates.router)
     app.include_router(preferences.router)
+    app.include_router(unsubscribe.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)

@@ -23,6 +23,8 @@ class EmailContent:
     body: str  # plain text
     html: str | None = None
     to: str | None = None  # default: the user's email
+    # set by the pipeline, never by a sender: List-Unsubscribe on marketing mail
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,10 @@ def content_fields(channel: Channel) -> tuple[str, ...]:
 def content_of(channel: Channel, payload: dict[str, Any]) -> Content:
     """The typed content of a stored payload that carries its content."""
     kind = CONTENT_TYPES[channel]
-    return kind(**{name: payload[name] for name in content_fields(channel) if name in payload})
+    found = {name: payload[name] for name in content_fields(channel) if name in payload}
+    if "headers" in found:  # stored as JSON lists
+        found["headers"] = tuple((str(k), str(v)) for k, v in found["headers"])
+    return kind(**found)
 
 
 def template_use(payload: dict[str, Any]) -> TemplateUse | None:
@@ -115,7 +120,7 @@ def template_use(payload: dict[str, Any]) -> TemplateUse | None:
 
 def as_payload(content: Content) -> dict[str, Any]:
     """The stored (and API) form of a content: its fields, empty ones left out."""
-    return {k: v for k, v in dataclasses.asdict(content).items() if v is not None}
+    return {k: v for k, v in dataclasses.asdict(content).items() if v is not None and v != ()}
 
 
 def explicit_address(channel: Channel, payload: dict[str, Any]) -> str | None:

@@ -4,10 +4,13 @@ notification is sent (the README's precedence table is this function)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from clarion.domain.enums import Channel, NotificationType
 
 T = NotificationType
+K = TypeVar("K")
+STOP = "the number replied STOP"
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,14 @@ def decide(
 
 def word(allowed: bool) -> str:
     return "on" if allowed else "off"
+
+
+def apply(old: dict[K, bool], new: dict[K, bool | None]) -> dict[K, bool]:
+    """Settings changed: a value replaces, None removes, the rest stay."""
+    out = dict(old)
+    for key, value in new.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out

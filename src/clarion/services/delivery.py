@@ -119,7 +119,9 @@ class Deliverer:
             if forget:
                 outcome = replace(outcome, forget=forget)
             if claimed.content is not None and template_use(claimed.record.payload):
-                rendered = {**claimed.record.payload, **as_payload(claimed.content)}
+                # headers carry an unsubscribe link: made at each send, never stored
+                content = {k: v for k, v in as_payload(claimed.content).items() if k != "headers"}
+                rendered = {**claimed.record.payload, **content}
                 outcome = replace(outcome, payload=rendered)
             if on_outcome is not None:
                 on_outcome(outcome)

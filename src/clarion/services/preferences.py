@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
 
 from clarion.domain.enums import Channel, NotificationType
 from clarion.domain.errors import InvalidInput, field_error
 from clarion.domain.identity import Principal, RequestContext
-from clarion.domain.preferences import Preferences, Verdict, decide
+from clarion.domain.preferences import STOP, Preferences, Verdict, apply, decide
 from clarion.domain.time import utcnow
 from clarion.ports import UnitOfWork
-from clarion.services.pipeline.consent import STOP
 from clarion.services.users import audit_entry, visible_user
 
 T = NotificationType
-K = TypeVar("K")
 
 
 def checked(preferences: Preferences) -> Preferences:
@@ -72,16 +69,6 @@ def merged(
         types=apply(current.types, types),
         type_channels=apply(current.type_channels, type_channels),
     )
-
-
-def apply(old: dict[K, bool], new: dict[K, bool | None]) -> dict[K, bool]:
-    out = dict(old)
-    for key, value in new.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
 
 
 async def explain(

@@ -17,6 +17,7 @@ from clarion.ports import Cache, Fanout, Queue, UnitOfWork
 from clarion.services.delivery import Deliverer
 from clarion.services.pipeline import DeliveryPipeline
 from clarion.services.templates import TemplateService
+from clarion.services.unsubscribe import UnsubscribeLinks
 
 log = get_logger(__name__)
 
@@ -34,6 +35,7 @@ class Consumer:
         fanout: Fanout | None = None,
         lanes: Sequence[Priority] = LANES,
         templates: TemplateService | None = None,
+        unsubscribe: UnsubscribeLinks | None = None,
     ) -> None:
         """`lanes`: the priority lanes this consumer takes from, most urgent first."""
         self._queue = queue
@@ -47,6 +49,7 @@ class Consumer:
             clock=clock,
             fanout=fanout,
             templates=templates,
+            unsubscribe=unsubscribe,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -43,6 +43,7 @@ def consumers(container: Container) -> list[Consumer]:
             fanout=container.fanout,
             lanes=lanes,
             templates=container.templates,
+            unsubscribe=container.unsubscribe_links,
         )
 
     general = [consumer(LANES) for _ in range(settings.worker_concurrency)]

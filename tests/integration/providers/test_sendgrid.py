@@ -9,9 +9,10 @@ import pytest
 
 from clarion.adapters.providers.sendgrid import SendGridProvider
 from clarion.domain.delivery import Outcome
+from clarion.domain.enums import Channel
 from tests.support.fake_server import serve_in_thread
 from tests.support.fakes.sendgrid import FakeSendGrid, errors_body
-from tests.support.outgoing import email
+from tests.support.outgoing import email, outgoing
 from tests.support.processes import free_port
 
 API_KEY = "SG.test-key-0123456789"
@@ -66,6 +67,23 @@ async def test_a_sent_email_is_the_request_sendgrid_expects(
         "subject": "Your invoice",
         "content": [{"type": "text/plain", "value": "Amount due: 12 EUR"}],
         "custom_args": {"notification_id": str(message.notification_id)},
+    }
+
+
+async def test_unsubscribe_headers_go_in_the_mails_headers(
+    provider: SendGridProvider, fake: FakeSendGrid
+) -> None:
+    headers = (
+        ("List-Unsubscribe", "<https://notify.example.com/unsubscribe/abc>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    )
+    content = {"subject": "Sale", "body": "50% off", "headers": headers}
+    result = await provider.send(outgoing(Channel.EMAIL, "ada@example.com", content))
+
+    assert result.outcome is Outcome.SENT
+    assert fake.accepted[0].body["headers"] == {
+        "List-Unsubscribe": "<https://notify.example.com/unsubscribe/abc>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
 

@@ -11,8 +11,9 @@ from aiosmtpd.smtp import AuthResult
 
 from clarion.adapters.providers.smtp import SmtpProvider
 from clarion.domain.delivery import Outcome
+from clarion.domain.enums import Channel
 from tests.support.mail import Mailbox, smtp_server
-from tests.support.outgoing import email
+from tests.support.outgoing import email, outgoing
 from tests.support.processes import free_port
 
 SENDER = "Clarion <no-reply@example.com>"
@@ -48,6 +49,23 @@ async def test_the_email_arrives_with_its_headers_and_body(mailbox: Mailbox, por
     assert received["Message-ID"] == result.provider_message_id
     assert received.get_content_type() == "text/plain"
     assert received.get_content().strip() == "Amount due: 12 EUR"
+
+
+async def test_a_marketing_emails_unsubscribe_headers_arrive(mailbox: Mailbox, port: int) -> None:
+    link = "<https://notify.example.com/unsubscribe/abc>"
+    headers = (
+        ("List-Unsubscribe", link),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    )
+    message = outgoing(
+        Channel.EMAIL, "ada@example.com", {"subject": "Sale", "body": "50% off", "headers": headers}
+    )
+    result = await provider(port).send(message)
+
+    assert result.outcome is Outcome.SENT
+    received = mailbox.email()
+    assert received["List-Unsubscribe"] == link
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 async def test_html_arrives_as_an_alternative_to_the_text(mailbox: Mailbox, port: int) -> None:

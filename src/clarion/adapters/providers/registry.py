@@ -19,7 +19,7 @@ from clarion.adapters.providers.sendgrid import SendGridProvider
 from clarion.adapters.providers.smtp import SmtpProvider
 from clarion.adapters.providers.twilio import TwilioProvider
 from clarion.adapters.providers.webhook import WebhookProvider
-from clarion.adapters.token_keys import configured_secret, generated_secret
+from clarion.adapters.token_keys import shared_secret
 from clarion.config import Settings
 from clarion.domain.enums import Channel
 from clarion.domain.webhooks import AddressPolicy
@@ -115,15 +115,13 @@ def webhook_policy(settings: Settings) -> AddressPolicy:
 
 def webhook_secret(settings: Settings) -> bytes:
     """The key webhooks are signed with; an empty or short one stops the start."""
-    variable = "CLARION_WEBHOOK_SECRET"
-    if settings.webhook_secret is not None:
-        return configured_secret(settings.webhook_secret, variable)
-    if settings.is_scaled_out:
-        log.warning(
-            "delivery.webhook.generated_secret",
-            hint=f"set {variable} so every worker signs with the key receivers hold",
-        )
-    return generated_secret(settings.data_dir, WEBHOOK_SECRET_FILE, variable)
+    return shared_secret(
+        settings,
+        settings.webhook_secret,
+        "CLARION_WEBHOOK_SECRET",
+        WEBHOOK_SECRET_FILE,
+        "delivery.webhook",
+    )
 
 
 def build_routes(settings: Settings, sandbox: SandboxOutbox, policy: AddressPolicy) -> Routes:

@@ -64,13 +64,16 @@ class SendGridProvider:
         if email.html:
             # SendGrid wants text/plain first, then text/html
             content.append({"type": "text/html", "value": email.html})
-        return {
+        body: dict[str, Any] = {
             "personalizations": [{"to": [{"email": message.recipient}]}],
             "from": self._sender,
             "subject": email.subject,
             "content": content,
             "custom_args": {"notification_id": str(message.notification_id)},
         }
+        if email.headers:
+            body["headers"] = dict(email.headers)
+        return body
 
     def _result(self, response: httpx.Response) -> SendResult:
         status = response.status_code

@@ -90,6 +90,8 @@ class SmtpProvider:
         content = expect(message.content, EmailContent)
         email["Subject"] = content.subject
         email["Message-ID"] = message_id
+        for name, value in content.headers:
+            email[name] = value
         email.set_content(content.body)
         if content.html:
             email.add_alternative(content.html, subtype="html")

@@ -26,6 +26,7 @@ from clarion.services.pipeline.record import Recorder
 from clarion.services.pipeline.render import render
 from clarion.services.rendering import Renderer
 from clarion.services.templates import TemplateService
+from clarion.services.unsubscribe import UnsubscribeLinks
 
 
 class DeliveryPipeline:
@@ -39,7 +40,10 @@ class DeliveryPipeline:
         clock: Callable[[], datetime] = utcnow,
         fanout: Fanout | None = None,
         templates: TemplateService | None = None,
+        unsubscribe: UnsubscribeLinks | None = None,
     ) -> None:
+        """`unsubscribe`: signs the List-Unsubscribe link of MARKETING email;
+        without it (tests of other stages) marketing email goes without one."""
         self._queue = queue
         self._uow_factory = uow_factory
         self._deliverer = deliverer
@@ -47,6 +51,7 @@ class DeliveryPipeline:
         self._clock = clock
         self._fanout = fanout
         self._templates = templates or TemplateService(cache=cache, renderer=Renderer())
+        self._unsubscribe = unsubscribe
 
     async def run(self, messages: Sequence[QueueMessage]) -> list[DeliveryOutcome]:
         """One batch: claims are committed before anything is sent, outcomes
@@ -64,6 +69,8 @@ class DeliveryPipeline:
             for outcome in outcomes:
                 recorder.add(outcome)
             claimed = await render(self._uow_factory, self._templates, claimed)
+            if self._unsubscribe is not None:
+                claimed = self._unsubscribe.add_to(claimed, self._clock())
             outcomes += await self._deliverer.deliver(claimed, self._clock(), recorder.add)
         finally:
             stored = await recorder.finish()

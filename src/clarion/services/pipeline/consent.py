@@ -9,11 +9,10 @@ from collections.abc import Callable, Sequence
 
 from clarion.domain.enums import EventType, NotificationStatus, NotificationType
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
-from clarion.domain.preferences import Preferences, Verdict, decide
+from clarion.domain.preferences import STOP, Preferences, Verdict, decide
 from clarion.ports import UnitOfWork
 
 NONE = Preferences()
-STOP = "the number replied STOP"
 
 
 async def consent(
