@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
-from clarion.domain.contacts import DeviceRecord
+from clarion.domain.contacts import DeviceRecord, Suppression
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
 from clarion.domain.enums import Priority, Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
@@ -228,6 +228,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyStore
     templates: TemplateRepository
     preferences: PreferenceRepository
+    suppressions: SuppressionRepository
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls
@@ -333,6 +334,18 @@ class ContactRepository(Protocol):
         """Stop texting these numbers (they replied STOP)."""
 
     async def suppressed(self, numbers: Iterable[str]) -> set[str]: ...
+
+
+class SuppressionRepository(Protocol):
+    async def suppress_emails(self, found: Sequence[tuple[str, str]], now: datetime) -> None:
+        """(address, reason) pairs; an address already suppressed keeps its reason."""
+
+    async def of_emails(self, addresses: Iterable[str]) -> dict[str, str]:
+        """The suppressed ones among these addresses, with why, in one read."""
+
+    async def page(self, channel: str, *, offset: int, limit: int) -> list[Suppression]: ...
+
+    async def lift(self, channel: str, address: str) -> bool: ...
 
 
 class PreferenceRepository(Protocol):

@@ -110,6 +110,8 @@ MATRIX: dict[Endpoint, Row] = {
     ("POST", "/admin/api-keys"): admin_only(201),
     ("GET", "/admin/api-keys"): admin_only(200),
     ("DELETE", "/admin/api-keys/{key_id}"): admin_only(200),
+    ("GET", "/admin/suppressions"): admin_only(200),
+    ("DELETE", "/admin/suppressions/{channel}/{address}"): admin_only(204),
     # Provider webhooks answer to the provider's signature, never to a Clarion
     # credential, an admin's included (signed requests: tests/integration/receipts/).
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),
@@ -184,6 +186,15 @@ async def resolve_call(
         return Call(template.format(user_id=world.user_a.id, device_id=device), body)
     if "{notification_id}" in template:
         return Call(template.format(notification_id=uuid.uuid4()), body)
+    if "{address}" in template:
+        address = f"bounced-{uuid.uuid4().hex[:10]}@example.com"
+        uow = c.unit_of_work()
+        try:
+            await uow.suppressions.suppress_emails([(address, "hard bounce: 550")], utcnow())
+            await uow.commit()
+        finally:
+            await uow.close()
+        return Call(template.format(channel="EMAIL", address=address))
     if template.endswith("/explain"):
         query = "?type=MARKETING&channel=EMAIL"
         return Call(template.format(user_id=world.user_a.id) + query, target=world.user_a.id)

@@ -21,6 +21,7 @@ from clarion.api.routers import (
     inbox,
     notifications,
     preferences,
+    suppressions,
     templates,
     unsubscribe,
     users,
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(templates.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
+    app.include_router(suppressions.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)

@@ -1,4 +1,4 @@
-"""A user's push devices."""
+"""A user's push devices, and addresses that must not be written to."""
 
 from __future__ import annotations
 
@@ -15,4 +15,15 @@ class DeviceRecord:
     user_id: uuid.UUID
     platform: Platform
     token: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An address nothing is sent to: an email that bounced hard, was dropped or
+    complained of spam; an SMS number that replied STOP."""
+
+    channel: str  # "EMAIL" or "SMS"
+    address: str
+    reason: str
     created_at: datetime

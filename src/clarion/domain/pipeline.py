@@ -26,7 +26,7 @@ class Claimed:
     user_email: str
     phone: str | None = None
     devices: tuple[str, ...] = ()  # the user's push tokens
-    suppressed: bool = False  # the SMS number asked not to be texted (STOP)
+    suppressed: str | None = None  # why its address must not be written to (STOP, a bounce)
     locale: str | None = None  # the user's, for rendering a template
     # what is sent: read from the payload at claim, or rendered from its template
     content: Content | None = None

@@ -84,4 +84,8 @@ async def explain(
     suppressed = None
     if channel is Channel.SMS and user.phone and await uow.contacts.suppressed([user.phone]):
         suppressed = STOP
+    if channel is Channel.EMAIL:
+        bounced = await uow.suppressions.of_emails([user.email])
+        if bounced:
+            suppressed = f"{user.email}: {bounced[user.email]}"
     return decide(await uow.preferences.get(user_id), type_, channel, suppressed)

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
@@ -52,6 +52,8 @@ class Receipts:
 
     events: list[ProviderEvent]
     ignored: int
+    # (address, reason): email addresses never to write to again
+    suppress: list[tuple[str, str]] = field(default_factory=list)
 
 
 def sendgrid_receipts(body: bytes) -> Receipts:
@@ -62,7 +64,27 @@ def sendgrid_receipts(body: bytes) -> Receipts:
     if not isinstance(items, list):
         raise MalformedReceipts("The request body must be a JSON array of events.")
     events = [event for item in items if (event := sendgrid_event(item)) is not None]
-    return Receipts(events=events, ignored=len(items) - len(events))
+    suppress = [found for item in items if (found := sendgrid_suppression(item)) is not None]
+    return Receipts(events=events, ignored=len(items) - len(events), suppress=suppress)
+
+
+def sendgrid_suppression(item: object) -> tuple[str, str] | None:
+    """The address to suppress, and why: a hard bounce (not a `blocked` one, which
+    is temporary), a drop (SendGrid itself will not deliver to it), a spam
+    complaint (the reader asked, in the strongest way, for no more)."""
+    if not isinstance(item, dict):
+        return None
+    name, address = item.get("event"), text(item.get("email"))
+    if not address or len(address) > 320:
+        return None
+    reason = text(item.get("reason"))
+    if name == "bounce" and text(item.get("type")) != "blocked":
+        return address, f"hard bounce: {reason or 'bounced'}"[:MAX_REASON]
+    if name == "dropped":
+        return address, f"dropped: {reason or 'dropped'}"[:MAX_REASON]
+    if name == "spamreport":
+        return address, "spam complaint"
+    return None
 
 
 def sendgrid_event(item: object) -> ProviderEvent | None:

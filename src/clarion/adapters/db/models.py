@@ -319,6 +319,16 @@ class Device(Base):
     __table_args__ = (Index("ix_devices_user_id", "user_id"),)
 
 
+class EmailSuppression(Base):
+    """An address that bounced hard, was dropped or complained: email to it is NOT_SENT."""
+
+    __tablename__ = "email_suppressions"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SmsSuppression(Base):
     """A number that asked not to be texted (Twilio 21610): SMS to it fails at once."""
 

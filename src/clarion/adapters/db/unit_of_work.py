@@ -14,6 +14,7 @@ from clarion.adapters.db.inbox import SqlInbox
 from clarion.adapters.db.notifications import SqlNotifications
 from clarion.adapters.db.preferences import SqlPreferences
 from clarion.adapters.db.receipts import SqlReceipts
+from clarion.adapters.db.suppressions import SqlSuppressions
 from clarion.adapters.db.templates import SqlTemplates
 from clarion.adapters.db.writes import Writes
 from clarion.observability.logging import get_logger
@@ -27,6 +28,7 @@ from clarion.ports import (
     PreferenceRepository,
     ReceiptRepository,
     RefreshTokenRepository,
+    SuppressionRepository,
     TemplateRepository,
     UserRepository,
 )
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
         self.idempotency: IdempotencyStore = SqlIdempotencyStore(sessions, session, writes)
         self.templates: TemplateRepository = SqlTemplates(session)
         self.preferences: PreferenceRepository = SqlPreferences(session)
+        self.suppressions: SuppressionRepository = SqlSuppressions(session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:

@@ -124,9 +124,10 @@ async def apply_receipts(
         applied = outcome.applied in {Applied.MOVED, Applied.RECORDED}
         if applied and outcome.notification_id and outcome.user_id:
             changed[outcome.notification_id] = outcome.user_id
+    await uow.suppressions.suppress_emails(receipts.suppress, now)
     forget_when_committed(uow, cache, changed)
     counts = tally(outcomes, receipts.ignored)
-    log.info(f"receipts.{provider}.applied", **counts)
+    log.info(f"receipts.{provider}.applied", suppressed=len(receipts.suppress), **counts)
     return ReceiptCounts(**counts)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from clarion.domain.content import content_of, explicit_address, template_use
 from clarion.domain.enums import Channel
 from clarion.domain.pipeline import Claimed
+from clarion.domain.preferences import STOP
 from clarion.ports import UnitOfWork
 
 
@@ -27,7 +28,8 @@ async def claim(
 async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed]:
     """Add what sending needs beyond the claim: the content of a notification
     that carries its own, the user's push tokens for a push without its own
-    token, and whether an SMS number is suppressed."""
+    token, and whether an SMS number or an email address is suppressed (one
+    query each for the batch, none when the batch has no such channel)."""
     push_users = {
         c.record.user_id
         for c in claimed
@@ -35,17 +37,25 @@ async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed
     }
     tokens = await uow.contacts.tokens_for(push_users)
     numbers = {sms_number(c) for c in claimed if c.record.channel is Channel.SMS} - {""}
-    suppressed = await uow.contacts.suppressed(numbers)
+    stopped = await uow.contacts.suppressed(numbers)
+    addresses = {email_address(c) for c in claimed if c.record.channel is Channel.EMAIL}
+    bounced = await uow.suppressions.of_emails(addresses)
     enriched = []
     for c in claimed:
         if template_use(c.record.payload) is None:  # else the render stage gives it content
             c = replace(c, content=content_of(c.record.channel, c.record.payload))
         if c.record.user_id in tokens and c.record.channel is Channel.PUSH:
             c = replace(c, devices=tokens[c.record.user_id])
-        if c.record.channel is Channel.SMS and sms_number(c) in suppressed:
-            c = replace(c, suppressed=True)
+        if c.record.channel is Channel.SMS and sms_number(c) in stopped:
+            c = replace(c, suppressed=STOP)
+        if c.record.channel is Channel.EMAIL and email_address(c) in bounced:
+            c = replace(c, suppressed=f"{email_address(c)}: {bounced[email_address(c)]}")
         enriched.append(c)
     return enriched
+
+
+def email_address(claimed: Claimed) -> str:
+    return explicit_address(Channel.EMAIL, claimed.record.payload) or claimed.user_email
 
 
 def sms_number(claimed: Claimed) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from clarion.domain.enums import EventType, NotificationStatus, NotificationType
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
-from clarion.domain.preferences import STOP, Preferences, Verdict, decide
+from clarion.domain.preferences import Preferences, Verdict, decide
 from clarion.ports import UnitOfWork
 
 NONE = Preferences()
@@ -33,7 +33,7 @@ async def consent(
             preferences.get(record.user_id, NONE),
             record.type,
             record.channel,
-            STOP if item.suppressed else None,
+            item.suppressed,
         )
         if verdict.send:
             allowed.append(item)

@@ -1,4 +1,4 @@
-"""preferences per user; NOT_SENT: a notification not sent on purpose
+"""preferences per user; email suppressions; NOT_SENT: not sent on purpose
 
 Revision ID: 0007
 Revises: 0006
@@ -81,9 +81,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_preferences")),
     )
+    op.create_table(
+        "email_suppressions",
+        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("address", name=op.f("pk_email_suppressions")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("email_suppressions")
     op.drop_table("user_preferences")
     # what was not sent on purpose reads as cancelled in the older schema
     op.execute("UPDATE notifications SET status = 'CANCELLED' WHERE status = 'NOT_SENT'")
