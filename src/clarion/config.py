@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clarion.config_channels import ChannelSettings
+from clarion.domain.enums import Channel
 
 ENV_PREFIX = "CLARION_"
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -87,6 +88,10 @@ class Settings(BaseSettings, ChannelSettings):
     unsubscribe_secret: SecretStr | None = Field(
         default=None,
         description="HMAC key for one-click unsubscribe links (generated when embedded).",
+    )
+    quiet_hours_email: bool = Field(
+        default=True,
+        description="Whether a user's quiet hours hold email back too (SMS and push always).",
     )
     unsubscribe_link_days: int = Field(
         default=60, ge=1, le=365, description="How long an unsubscribe link keeps working."
@@ -258,6 +263,11 @@ class Settings(BaseSettings, ChannelSettings):
     def is_scaled_out(self) -> bool:
         """Any shared engine configured: secrets can no longer be generated per machine."""
         return not self.is_sqlite or bool(self.kafka_bootstrap_servers or self.redis_url)
+
+    @property
+    def quiet_channels(self) -> frozenset[Channel]:
+        held = {Channel.SMS, Channel.PUSH}
+        return frozenset(held | {Channel.EMAIL} if self.quiet_hours_email else held)
 
     @property
     def link_base(self) -> str:

@@ -198,6 +198,8 @@ async def test_transactional_cannot_be_turned_off_and_patch_changes_only_what_it
         "channels": {"PUSH": False, "EMAIL": False},
         "types": {"MARKETING": False},
         "typeChannels": {},
+        "timezone": None,
+        "quietHours": [],
     }
     bad = await http.patch(
         f"/users/{user}/preferences", headers=admin, json={"channels": {"FAX": False}}

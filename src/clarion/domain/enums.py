@@ -51,6 +51,7 @@ class EventType(StrEnum):
     RETRIED = "RETRIED"
     CANCELLED = "CANCELLED"
     NOT_SENT = "NOT_SENT"
+    DEFERRED = "DEFERRED"  # quiet hours: held until they end (the notification is SCHEDULED)
 
 
 class Platform(StrEnum):

@@ -28,7 +28,8 @@ ALLOWED: dict[NotificationStatus, frozenset[NotificationStatus]] = {
     S.SCHEDULED: frozenset({S.PENDING, S.CANCELLED}),
     S.PENDING: frozenset({S.PROCESSING, S.CANCELLED, S.SCHEDULED}),
     # PROCESSING → PENDING is a retry, or a claim whose worker died
-    S.PROCESSING: frozenset({S.SENT, S.FAILED, S.PENDING, S.NOT_SENT}),
+    # PROCESSING → SCHEDULED is a deferral: quiet hours hold it until they end
+    S.PROCESSING: frozenset({S.SENT, S.FAILED, S.PENDING, S.NOT_SENT, S.SCHEDULED}),
     S.FAILED: frozenset({S.PENDING}),  # an admin re-drives a dead letter
     S.SENT: frozenset(),
     S.CANCELLED: frozenset(),

@@ -49,6 +49,8 @@ class DeliveryOutcome:
     forget: tuple[str, ...] = ()
     # a templated notification's payload with what it rendered to, to be stored
     payload: dict[str, Any] | None = None
+    # a deferral (status SCHEDULED): when quiet hours end; the claim's attempt is given back
+    deferred_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ notification is sent (the README's precedence table is this function)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import time
+from typing import Any, TypeVar
 
 from clarion.domain.enums import Channel, NotificationType
+from clarion.domain.quiet_hours import QuietWindow
 
 T = NotificationType
 K = TypeVar("K")
@@ -20,6 +22,8 @@ class Preferences:
     channels: dict[Channel, bool] = field(default_factory=dict)
     types: dict[NotificationType, bool] = field(default_factory=dict)
     type_channels: dict[tuple[NotificationType, Channel], bool] = field(default_factory=dict)
+    timezone: str | None = None  # IANA, e.g. America/New_York: where quiet hours are read
+    quiet_hours: tuple[QuietWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,23 @@ def apply(old: dict[K, bool], new: dict[K, bool | None]) -> dict[K, bool]:
         else:
             out[key] = value
     return out
+
+
+DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def window_of(days: list[str], start: str, end: str) -> QuietWindow:
+    """A window as the API and the store write it: day names, "HH:MM" times."""
+    return QuietWindow(
+        days=frozenset(DAYS.index(day) for day in days),
+        start=time.fromisoformat(start),
+        end=time.fromisoformat(end),
+    )
+
+
+def window_json(window: QuietWindow) -> dict[str, Any]:
+    return {
+        "days": [DAYS[day] for day in sorted(window.days)],
+        "from": window.start.strftime("%H:%M"),
+        "to": window.end.strftime("%H:%M"),
+    }

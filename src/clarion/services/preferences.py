@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from clarion.domain.enums import Channel, NotificationType
 from clarion.domain.errors import InvalidInput, field_error
@@ -17,7 +18,8 @@ T = NotificationType
 
 def checked(preferences: Preferences) -> Preferences:
     """Transactional notifications (a password reset, a receipt) cannot be turned
-    off: saying so is a 422, not a setting that silently does nothing."""
+    off: saying so is a 422, not a setting that silently does nothing. Quiet
+    hours need a time zone to be read in."""
     problems = [
         field_error("types.TRANSACTIONAL", "transactional notifications cannot be turned off")
         for type_ in preferences.types
@@ -30,6 +32,8 @@ def checked(preferences: Preferences) -> Preferences:
         for type_, channel in preferences.type_channels
         if type_ is T.TRANSACTIONAL
     ]
+    if preferences.quiet_hours and not preferences.timezone:
+        problems.append(field_error("timezone", "quiet hours need a time zone"))
     if problems:
         raise InvalidInput("These preferences cannot be set.", details=problems)
     return preferences
@@ -64,7 +68,8 @@ def merged(
     type_channels: dict[tuple[NotificationType, Channel], bool | None],
 ) -> Preferences:
     """A PATCH: the values given replace, a null removes the setting, the rest stay."""
-    return Preferences(
+    return replace(
+        current,
         channels=apply(current.channels, channels),
         types=apply(current.types, types),
         type_channels=apply(current.type_channels, type_channels),

@@ -4,11 +4,11 @@ pipeline, and acknowledges it once its outcomes are stored."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage
-from clarion.domain.enums import Priority
+from clarion.domain.enums import Channel, Priority
 from clarion.domain.notifications import LANES
 from clarion.domain.pipeline import DeliveryOutcome
 from clarion.domain.time import utcnow
@@ -16,6 +16,7 @@ from clarion.observability.logging import get_logger
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
 from clarion.services.delivery import Deliverer
 from clarion.services.pipeline import DeliveryPipeline
+from clarion.services.pipeline.consent import INTERRUPTIVE
 from clarion.services.templates import TemplateService
 from clarion.services.unsubscribe import UnsubscribeLinks
 
@@ -36,6 +37,7 @@ class Consumer:
         lanes: Sequence[Priority] = LANES,
         templates: TemplateService | None = None,
         unsubscribe: UnsubscribeLinks | None = None,
+        quiet_channels: Collection[Channel] = INTERRUPTIVE,
     ) -> None:
         """`lanes`: the priority lanes this consumer takes from, most urgent first."""
         self._queue = queue
@@ -50,6 +52,7 @@ class Consumer:
             fanout=fanout,
             templates=templates,
             unsubscribe=unsubscribe,
+            quiet_channels=quiet_channels,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

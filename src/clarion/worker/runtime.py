@@ -44,6 +44,7 @@ def consumers(container: Container) -> list[Consumer]:
             lanes=lanes,
             templates=container.templates,
             unsubscribe=container.unsubscribe_links,
+            quiet_channels=settings.quiet_channels,
         )
 
     general = [consumer(LANES) for _ in range(settings.worker_concurrency)]

@@ -178,12 +178,22 @@ def record_outcomes(
         mine = [o for o in outcomes if o.notification_id in owned]
         if not mine:
             return []
-        plain = [outcome_values(o, now) for o in mine if o.payload is None]
-        rendered = [outcome_values(o, now) | {"b_payload": o.payload} for o in mine if o.payload]
+        held = [o for o in mine if o.deferred_until is not None]
+        done = [o for o in mine if o.deferred_until is None]
+        plain = [outcome_values(o, now) for o in done if o.payload is None]
+        rendered = [outcome_values(o, now) | {"b_payload": o.payload} for o in done if o.payload]
         if plain:
             connection.execute(OUTCOME, plain)
         if rendered:
             connection.execute(RENDERED_OUTCOME, rendered)
+        if held:
+            connection.execute(
+                DEFERRED,
+                [
+                    {"b_id": o.notification_id, "b_until": o.deferred_until, "b_now": now}
+                    for o in held
+                ],
+            )
         insert_rows(
             connection,
             EVENTS,
@@ -223,6 +233,22 @@ OUTCOME = (
     )
 )
 
+
+# quiet hours: back to SCHEDULED until they end; the claim's attempt is given back,
+# since nothing was tried
+DEFERRED = (
+    update(NOTIFICATIONS)
+    .where(N.id == bindparam("b_id"), N.status == S.PROCESSING)
+    .values(
+        status=S.SCHEDULED,
+        scheduled_for=bindparam("b_until"),
+        attempts=N.attempts - 1,
+        next_attempt_at=None,
+        published_at=None,
+        claimed_at=None,
+        updated_at=bindparam("b_now"),
+    )
+)
 
 # a templated notification also keeps what it rendered to, for its reader and its inbox
 RENDERED_OUTCOME = OUTCOME.values(payload=bindparam("b_payload"))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clarion.adapters.db.models import UserPreferencesRow
 from clarion.domain.enums import Channel, NotificationType
-from clarion.domain.preferences import Preferences
+from clarion.domain.preferences import Preferences, window_json, window_of
 
 
 def preferences_from(settings: dict[str, Any]) -> Preferences:
@@ -26,6 +26,10 @@ def preferences_from(settings: dict[str, Any]) -> Preferences:
             for t, per in settings.get("typeChannels", {}).items()
             for c, v in per.items()
         },
+        timezone=settings.get("timezone"),
+        quiet_hours=tuple(
+            window_of(w["days"], w["from"], w["to"]) for w in settings.get("quietHours", [])
+        ),
     )
 
 
@@ -37,6 +41,8 @@ def settings_of(preferences: Preferences) -> dict[str, Any]:
         "channels": {c.value: v for c, v in sorted(preferences.channels.items())},
         "types": {t.value: v for t, v in sorted(preferences.types.items())},
         "typeChannels": pairs,
+        "timezone": preferences.timezone,
+        "quietHours": [window_json(w) for w in preferences.quiet_hours],
     }
 
 

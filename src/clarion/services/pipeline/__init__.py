@@ -8,11 +8,11 @@ per notification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from clarion.domain.delivery import QueueMessage
-from clarion.domain.enums import Priority
+from clarion.domain.enums import Channel, Priority
 from clarion.domain.pipeline import DeliveryOutcome
 from clarion.domain.time import utcnow
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
@@ -20,7 +20,7 @@ from clarion.services.cache_keys import forget_notifications
 from clarion.services.delivery import Deliverer
 from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
-from clarion.services.pipeline.consent import consent
+from clarion.services.pipeline.consent import INTERRUPTIVE, consent
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
 from clarion.services.pipeline.record import Recorder
 from clarion.services.pipeline.render import render
@@ -41,9 +41,11 @@ class DeliveryPipeline:
         fanout: Fanout | None = None,
         templates: TemplateService | None = None,
         unsubscribe: UnsubscribeLinks | None = None,
+        quiet_channels: Collection[Channel] = INTERRUPTIVE,
     ) -> None:
         """`unsubscribe`: signs the List-Unsubscribe link of MARKETING email;
-        without it (tests of other stages) marketing email goes without one."""
+        without it (tests of other stages) marketing email goes without one.
+        `quiet_channels`: the channels a user's quiet hours hold back."""
         self._queue = queue
         self._uow_factory = uow_factory
         self._deliverer = deliverer
@@ -52,6 +54,7 @@ class DeliveryPipeline:
         self._fanout = fanout
         self._templates = templates or TemplateService(cache=cache, renderer=Renderer())
         self._unsubscribe = unsubscribe
+        self._quiet_channels = frozenset(quiet_channels)
 
     async def run(self, messages: Sequence[QueueMessage]) -> list[DeliveryOutcome]:
         """One batch: claims are committed before anything is sent, outcomes
@@ -65,7 +68,9 @@ class DeliveryPipeline:
             return []
         recorder = Recorder(units, self._clock, claimed_at=claimed_at)
         try:
-            claimed, outcomes = await consent(self._uow_factory, claimed)
+            claimed, outcomes = await consent(
+                self._uow_factory, claimed, self._clock(), self._quiet_channels
+            )
             for outcome in outcomes:
                 recorder.add(outcome)
             claimed = await render(self._uow_factory, self._templates, claimed)

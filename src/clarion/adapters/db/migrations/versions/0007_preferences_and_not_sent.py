@@ -1,4 +1,4 @@
-"""preferences per user; email suppressions; NOT_SENT: not sent on purpose
+"""preferences per user; email suppressions; NOT_SENT and DEFERRED
 
 Revision ID: 0007
 Revises: 0006
@@ -67,7 +67,7 @@ def allow(statuses: Sequence[str], events: Sequence[str]) -> None:
 
 
 def upgrade() -> None:
-    allow((*STATUSES, "NOT_SENT"), (*EVENTS, "NOT_SENT"))
+    allow((*STATUSES, "NOT_SENT"), (*EVENTS, "NOT_SENT", "DEFERRED"))
     op.create_table(
         "user_preferences",
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -97,4 +97,5 @@ def downgrade() -> None:
     op.execute("UPDATE notifications SET status = 'CANCELLED' WHERE status = 'NOT_SENT'")
     op.execute("UPDATE events SET status = 'CANCELLED' WHERE status = 'NOT_SENT'")
     op.execute("UPDATE events SET type = 'CANCELLED' WHERE type = 'NOT_SENT'")
+    op.execute("UPDATE events SET type = 'SCHEDULED' WHERE type = 'DEFERRED'")
     allow(STATUSES, EVENTS)
