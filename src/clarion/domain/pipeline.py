@@ -52,6 +52,19 @@ class DeliveryOutcome:
     # a deferral (status SCHEDULED): when quiet hours end; the claim's attempt is given back
     deferred_until: datetime | None = None
 
+    @classmethod
+    def of(
+        cls, record: NotificationRecord, status: NotificationStatus, event: EventType, **more: Any
+    ) -> DeliveryOutcome:
+        return cls(
+            notification_id=record.id,
+            user_id=record.user_id,
+            channel=record.channel,
+            status=status,
+            event=event,
+            **more,
+        )
+
 
 @dataclass(frozen=True)
 class NotificationQuery:

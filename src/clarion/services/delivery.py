@@ -165,14 +165,7 @@ class Deliverer:
     def decide(
         self, record: NotificationRecord, result: SendResult, now: datetime
     ) -> DeliveryOutcome:
-        sent = DeliveryOutcome(
-            notification_id=record.id,
-            user_id=record.user_id,
-            channel=record.channel,
-            provider=result.provider,
-            status=S.SENT,
-            event=EventType.SENT,
-        )
+        sent = DeliveryOutcome.of(record, S.SENT, EventType.SENT, provider=result.provider)
         attempt = record.attempts
         if result.outcome is Outcome.SENT:
             return replace(

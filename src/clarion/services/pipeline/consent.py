@@ -72,25 +72,20 @@ def quiet_end(preferences: Preferences, now: datetime) -> datetime | None:
 
 def not_sent(item: Claimed, verdict: Verdict) -> DeliveryOutcome:
     record = item.record
-    return DeliveryOutcome(
-        notification_id=record.id,
-        user_id=record.user_id,
-        channel=record.channel,
-        status=NotificationStatus.NOT_SENT,
-        event=EventType.NOT_SENT,
+    return DeliveryOutcome.of(
+        record,
+        NotificationStatus.NOT_SENT,
+        EventType.NOT_SENT,
         error=verdict.reason,
         event_metadata={"attempt": record.attempts, "rule": verdict.rule, "reason": verdict.reason},
     )
 
 
 def deferred(item: Claimed, until: datetime, preferences: Preferences) -> DeliveryOutcome:
-    record = item.record
-    return DeliveryOutcome(
-        notification_id=record.id,
-        user_id=record.user_id,
-        channel=record.channel,
-        status=NotificationStatus.SCHEDULED,
-        event=EventType.DEFERRED,
+    return DeliveryOutcome.of(
+        item.record,
+        NotificationStatus.SCHEDULED,
+        EventType.DEFERRED,
         deferred_until=until,
         event_metadata={
             "reason": "quiet hours",
