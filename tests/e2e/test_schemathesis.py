@@ -42,6 +42,8 @@ enabled = false
 [generation]
 allow-x00 = false
 
+# Method and path are matched together, as the operation's name ("POST /x"):
+# an include-path and an include-method in one block match either, not both.
 [[operations]]
 include-path = "/users/me/inbox/stream"
 request-timeout = 1
@@ -50,13 +52,11 @@ request-timeout = 1
 # a userId that names no account, a webhook URL on an internal address, an
 # Idempotency-Key already used with another body (the IETF draft's 422).
 [[operations]]
-include-path = "/notifications"
-include-method = "POST"
+include-name-regex = "^POST /notifications$"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 
 [[operations]]
-include-path = "/notifications/batch"
-include-method = "POST"
+include-name-regex = "^POST /notifications/batch$"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 
 # A template the schema admits can still be refused for what only rendering
@@ -65,21 +65,31 @@ checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 # do not fit the template's own schema. Its content may be large (e-mail HTML),
 # so a body the schema refuses may first be too large for the server: 413.
 [[operations]]
-include-path-regex = "^/templates"
-include-method = "POST"
+include-name-regex = "^POST /templates"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "409", "413", "422"]
 
 [[operations]]
-include-path-regex = "^/templates/[^/]+$"
-include-method = "PUT"
+include-name-regex = "^PUT /templates/[^/]+$"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "409", "413", "422"]
+
+# Preferences the schema admits can be refused for facts it does not state: a
+# time zone that is not in the IANA database, a quiet window that starts and
+# ends at the same minute, an opt-out of TRANSACTIONAL.
+[[operations]]
+include-name-regex = "^(PUT|PATCH) /users/[^/]+/preferences$"
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
+
+# An unsubscribe token is signed: only one the service issued works, any other
+# string is 400 (a page saying so).
+[[operations]]
+include-name-regex = "^(GET|POST) /unsubscribe/"
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "400"]
 
 # a cursor is opaque: only one the server issued pages on, another is 422
 [[operations]]
-include-path-regex = "^/notifications(/user/[^/]+)?$"
-include-method = "GET"
+include-name-regex = "^GET /notifications(/user/[^/]+)?$"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 """
 

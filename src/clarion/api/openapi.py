@@ -104,6 +104,8 @@ def build_document(app: FastAPI, settings: Settings) -> dict[str, Any]:
         for operation in path_item.values():
             answers = operation.setdefault("responses", {})
             for status in implied_statuses(operation) | {int(s) for s in answers if s[0] in "45"}:
+                if "text/html" in answers.get(str(status), {}).get("content", {}):
+                    continue  # a page for a person (the unsubscribe link), not an API error
                 answers[str(status)] = error_answer(status)
     mark_new_passwords(document, settings.password_min_length)
     return document

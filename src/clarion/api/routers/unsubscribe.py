@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
@@ -34,7 +35,15 @@ def page(title: str, text: str, *, form: bool = False, status: int = 200) -> HTM
     return HTMLResponse(body, status_code=status)
 
 
-@router.get("/{token}", response_class=HTMLResponse)
+NOT_VALID: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "The link is forged, altered or expired: nothing changes.",
+        "content": {"text/html": {}},
+    }
+}
+
+
+@router.get("/{token}", response_class=HTMLResponse, responses=NOT_VALID)
 async def confirm_page(token: str, container: ContainerDep) -> HTMLResponse:
     """A page with one button; opening the link (a mail scanner does) changes nothing."""
     if container.unsubscribe_links.user_of(token) is None:
@@ -46,7 +55,7 @@ async def confirm_page(token: str, container: ContainerDep) -> HTMLResponse:
     )
 
 
-@router.post("/{token}", response_class=HTMLResponse)
+@router.post("/{token}", response_class=HTMLResponse, responses=NOT_VALID)
 async def one_click(token: str, uow: UowDep, container: ContainerDep) -> HTMLResponse:
     """What a mail client sends for `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
     (and the page's button): marketing email is turned off, answered 200 without a
