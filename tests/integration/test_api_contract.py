@@ -99,6 +99,8 @@ async def test_the_document_states_every_error_status_and_both_security_schemes(
                 problems.append(f"{method.upper()} {path} lacks {sorted(missing)}")
             for status, answer in answers.items():
                 if status[0] in "45":
+                    if path.startswith("/unsubscribe/") and "text/html" in answer["content"]:
+                        continue  # the link a person opens answers with a page
                     schema = answer["content"]["application/json"]["schema"]
                     if schema != {"$ref": "#/components/schemas/Error"}:
                         problems.append(f"{method.upper()} {path} {status} is not the Error shape")
