@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clarion.config_channels import ChannelSettings
+from clarion.domain.content import INTERRUPTIVE
 from clarion.domain.enums import Channel
 
 ENV_PREFIX = "CLARION_"
@@ -266,8 +267,7 @@ class Settings(BaseSettings, ChannelSettings):
 
     @property
     def quiet_channels(self) -> frozenset[Channel]:
-        held = {Channel.SMS, Channel.PUSH}
-        return frozenset(held | {Channel.EMAIL} if self.quiet_hours_email else held)
+        return INTERRUPTIVE if self.quiet_hours_email else INTERRUPTIVE - {Channel.EMAIL}
 
     @property
     def link_base(self) -> str:

@@ -73,6 +73,9 @@ ADDRESS_FIELDS: dict[Channel, str] = {
     Channel.WEBHOOK: "url",
 }
 
+# The channels that interrupt their reader: a user's quiet hours hold them back.
+INTERRUPTIVE = frozenset({Channel.EMAIL, Channel.SMS, Channel.PUSH})
+
 # What a template may fill in, per channel: every field but the address.
 TEMPLATE_FIELDS: dict[Channel, tuple[str, ...]] = {
     Channel.EMAIL: ("subject", "body", "html"),
@@ -99,10 +102,7 @@ def content_fields(channel: Channel) -> tuple[str, ...]:
 def content_of(channel: Channel, payload: dict[str, Any]) -> Content:
     """The typed content of a stored payload that carries its content."""
     kind = CONTENT_TYPES[channel]
-    found = {name: payload[name] for name in content_fields(channel) if name in payload}
-    if "headers" in found:  # stored as JSON lists
-        found["headers"] = tuple((str(k), str(v)) for k, v in found["headers"])
-    return kind(**found)
+    return kind(**{name: payload[name] for name in content_fields(channel) if name in payload})
 
 
 def template_use(payload: dict[str, Any]) -> TemplateUse | None:

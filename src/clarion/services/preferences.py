@@ -53,6 +53,17 @@ async def replace_all(
     preferences: Preferences,
 ) -> Preferences:
     await visible_user(uow, principal, user_id)
+    return await store(uow, principal, context, user_id, preferences)
+
+
+async def store(
+    uow: UnitOfWork,
+    principal: Principal,
+    context: RequestContext,
+    user_id: uuid.UUID,
+    preferences: Preferences,
+) -> Preferences:
+    """Save preferences the caller was found allowed to change (by `read`)."""
     await uow.preferences.save(user_id, checked(preferences), utcnow())
     if principal.user_id != user_id:  # an admin acting for someone is an admin action
         await uow.audit.record(

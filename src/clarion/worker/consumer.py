@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
+from clarion.domain.content import INTERRUPTIVE
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, Priority
 from clarion.domain.notifications import LANES
@@ -16,7 +17,6 @@ from clarion.observability.logging import get_logger
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
 from clarion.services.delivery import Deliverer
 from clarion.services.pipeline import DeliveryPipeline
-from clarion.services.pipeline.consent import INTERRUPTIVE
 from clarion.services.templates import TemplateService
 from clarion.services.unsubscribe import UnsubscribeLinks
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from clarion.api.deps import ContextDep, PrincipalDep, ReadUowDep, UowDep
 from clarion.api.schemas import RequestModel, ResponseModel
 from clarion.domain.enums import Channel, NotificationType
-from clarion.domain.preferences import DAYS, Preferences, window_json, window_of
+from clarion.domain.preferences import Preferences, window_json, window_of
 from clarion.domain.quiet_hours import QuietWindow
 from clarion.services import preferences
 
@@ -50,7 +50,7 @@ class QuietWindowIn(RequestModel):
         return self
 
     def window(self) -> QuietWindow:
-        return window_of(sorted(set(self.days), key=DAYS.index), self.from_, self.to)
+        return window_of(list(self.days), self.from_, self.to)
 
 
 def known_zone(value: str | None) -> str | None:
@@ -163,7 +163,8 @@ async def change_preferences(
     if "quiet_hours" in body.model_fields_set:
         windows = tuple(w.window() for w in body.quiet_hours or [])
         changed = replace(changed, quiet_hours=windows)
-    saved = await preferences.replace_all(uow, principal, context, user_id, changed)
+    # `read` checked who may change them: no second look at the user
+    saved = await preferences.store(uow, principal, context, user_id, changed)
     return PreferencesOut.of(saved)
 
 

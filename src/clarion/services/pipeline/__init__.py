@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
+from clarion.domain.content import INTERRUPTIVE
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, Priority
 from clarion.domain.pipeline import DeliveryOutcome
@@ -20,7 +21,7 @@ from clarion.services.cache_keys import forget_notifications
 from clarion.services.delivery import Deliverer
 from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
-from clarion.services.pipeline.consent import INTERRUPTIVE, consent
+from clarion.services.pipeline.consent import consent
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
 from clarion.services.pipeline.record import Recorder
 from clarion.services.pipeline.render import render

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from clarion.domain.content import INTERRUPTIVE
 from clarion.domain.enums import (
     Channel,
     EventType,
@@ -24,7 +25,6 @@ from clarion.domain.quiet_hours import quiet_until
 from clarion.ports import UnitOfWork
 
 NONE = Preferences()
-INTERRUPTIVE = frozenset({Channel.EMAIL, Channel.SMS, Channel.PUSH})
 
 
 async def consent(
