@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from clarion import __version__
+from clarion import __version__, heap
 from clarion.adapters.db import migrate as migrations
 from clarion.adapters.providers.registry import webhook_secret
 from clarion.adapters.token_keys import load_token_keys
@@ -118,7 +118,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     )
     announce_admin(created)
     uvicorn.run(
-        create_app(settings, workers=True),
+        create_app(settings, workers=True, server=True),
         host=bind_host,
         port=bind_port,
         loop="uvloop",
@@ -196,6 +196,7 @@ async def run_background(settings: Settings, *, workers: bool, schedule: bool) -
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     background = await start(container, workers=workers, schedule=schedule)
+    heap.settle()
     try:
         await stop.wait()
     finally:

@@ -1,6 +1,7 @@
 """Templates as a sender uses them: saved with checks, versioned, rendered per
 locale in the delivery pipeline, previewed without side effects."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -232,6 +233,44 @@ async def test_save_names_the_line_of_a_syntax_error_and_an_undeclared_variable(
         assert (await http.get(f"/templates/{name}", headers=admin)).status_code == 404
 
 
+async def test_a_schema_ref_to_another_address_is_refused_and_never_fetched(serve: Any) -> None:
+    http, admin, _ = serve
+    connections = 0
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    listener = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        for schema in (
+            {"type": "object", "properties": {"x": {"$ref": f"http://127.0.0.1:{port}/s.json"}}},
+            {"type": "object", "properties": {"x": {"$ref": "#/$defs/missing"}}},
+            {"type": "object", "properties": {"x": {"type": "string", "pattern": "(open"}}},
+        ):
+            refused = await http.post(
+                "/templates",
+                headers=admin,
+                json={
+                    "name": "remote-ref",
+                    "channel": "SMS",
+                    "variables": schema,
+                    "locales": {"en": {"body": "{{ x }}"}},
+                },
+            )
+            assert refused.status_code == 422, refused.text
+            [detail] = refused.json()["details"]
+            assert detail["field"] == "variables"
+            assert detail["message"].startswith("not a valid JSON Schema")
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert connections == 0
+    assert (await http.get("/templates/remote-ref", headers=admin)).status_code == 404
+
+
 async def test_variables_are_checked_at_accept_time_with_their_paths(serve: Any) -> None:
     http, admin, admin_id = serve
     schema = {
@@ -263,7 +302,7 @@ async def test_variables_are_checked_at_accept_time_with_their_paths(serve: Any)
     )
     assert missing.status_code == 422
     assert missing.json()["details"][0]["field"] == "variables"
-    assert "'order' is a required property" in missing.json()["details"][0]["message"]
+    assert '"order" is a required property' in missing.json()["details"][0]["message"]
 
     wrong = await http.post(
         "/notifications",

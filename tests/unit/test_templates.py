@@ -59,6 +59,18 @@ def test_a_variable_left_out_is_an_error_not_a_blank() -> None:
     assert Renderer().render(sms, {"code": "42"}, None) == SmsContent(body="Code: 42")
 
 
+def test_jinja_globals_work_and_a_variable_of_the_same_name_wins() -> None:
+    sms = version(
+        Channel.SMS,
+        {"en": {"body": "{% for i in range(n) %}{{ i }}{% endfor %} {{ lipsum is defined }}"}},
+        n={"type": "integer"},
+    )
+    renderer = Renderer()
+    assert renderer.render(sms, {"n": 3}, None) == SmsContent(body="012 True")
+    shadow = version(Channel.SMS, {"en": {"body": "{{ range }}"}}, range={"type": "string"})
+    assert Renderer().render(shadow, {"range": "mine"}, None) == SmsContent(body="mine")
+
+
 def test_rendered_text_longer_than_the_channel_takes_is_an_error() -> None:
     sms = version(Channel.SMS, {"en": {"body": "{{ t }}"}}, t={"type": "string"})
     with pytest.raises(RenderError, match="1600"):

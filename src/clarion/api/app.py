@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from clarion import __version__
+from clarion import __version__, heap
 from clarion.api import health
 from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
@@ -41,14 +41,19 @@ def create_app(
     container: Container | None = None,
     *,
     workers: bool = False,
+    server: bool = False,
 ) -> FastAPI:
     """Build the app. With no arguments (as `uvicorn --factory` calls it) settings
-    come from the environment; tests pass their own settings or container."""
+    come from the environment; tests pass their own settings or container.
+    `server`: the app is a server process's only one (the CLI's), so the
+    collector is tuned for it once it has started (see heap.py); implied when
+    the settings come from the environment."""
     if container is not None:
         settings = container.settings
     elif settings is None:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
+        server = True
     resolved_settings = settings
 
     @asynccontextmanager
@@ -58,6 +63,8 @@ def create_app(
         dialect = app.state.container.engine.dialect.name
         log.info("api.started", version=__version__, database=dialect)
         background = await start(app.state.container, workers=workers, schedule=workers)
+        if server:
+            heap.settle()
         try:
             yield
         finally:

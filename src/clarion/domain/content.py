@@ -95,14 +95,25 @@ class TemplateUse:
     locale: str | None = None  # default: the user's locale
 
 
+# each content type's field names, read once: the hot path asks for them per notification
+FIELD_NAMES: dict[type[Content], tuple[str, ...]] = {
+    kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in CONTENT_TYPES.values()
+}
+
+
 def content_fields(channel: Channel) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(CONTENT_TYPES[channel]))
+    return FIELD_NAMES[CONTENT_TYPES[channel]]
 
 
 def content_of(channel: Channel, payload: dict[str, Any]) -> Content:
     """The typed content of a stored payload that carries its content."""
     kind = CONTENT_TYPES[channel]
     return kind(**{name: payload[name] for name in content_fields(channel) if name in payload})
+
+
+def is_templated(payload: dict[str, Any]) -> bool:
+    """Whether a stored payload names a template rather than carrying its content."""
+    return isinstance(payload.get("template"), dict)
 
 
 def template_use(payload: dict[str, Any]) -> TemplateUse | None:
@@ -119,8 +130,13 @@ def template_use(payload: dict[str, Any]) -> TemplateUse | None:
 
 
 def as_payload(content: Content) -> dict[str, Any]:
-    """The stored (and API) form of a content: its fields, empty ones left out."""
-    return {k: v for k, v in dataclasses.asdict(content).items() if v is not None and v != ()}
+    """The stored (and API) form of a content: its fields, empty ones left out.
+    Values are shared, not copied: contents are frozen and never changed."""
+    return {
+        name: value
+        for name in FIELD_NAMES[type(content)]
+        if (value := getattr(content, name)) is not None and value != ()
+    }
 
 
 def explicit_address(channel: Channel, payload: dict[str, Any]) -> str | None:

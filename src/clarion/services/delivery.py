@@ -16,7 +16,7 @@ from clarion.domain.content import (
     SmsContent,
     WebhookContent,
     as_payload,
-    template_use,
+    is_templated,
 )
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
 from clarion.domain.enums import Channel, EventType, NotificationStatus
@@ -118,7 +118,7 @@ class Deliverer:
             forget = tuple(address for address, r in pairs if r.forget_recipient)
             if forget:
                 outcome = replace(outcome, forget=forget)
-            if claimed.content is not None and template_use(claimed.record.payload):
+            if claimed.content is not None and is_templated(claimed.record.payload):
                 # headers carry an unsubscribe link: made at each send, never stored
                 content = {k: v for k, v in as_payload(claimed.content).items() if k != "headers"}
                 rendered = {**claimed.record.payload, **content}

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from clarion.domain.content import Content
 from clarion.domain.enums import Channel
@@ -70,7 +70,7 @@ class TemplateService:
         # versions never change: once read, a version is kept for the process's life
         self._versions: OrderedDict[tuple[str, int], TemplateVersion] = OrderedDict()
         self._kept = kept
-        self._validators: dict[tuple[str, int], jsonschema.Draft202012Validator] = {}
+        self._validators: dict[tuple[str, int], jsonschema_rs.Draft202012Validator] = {}
 
     async def save(
         self,
@@ -225,7 +225,7 @@ class TemplateService:
         key = (version.name, version.version)
         check = self._validators.get(key)
         if check is None:
-            check = self._validators[key] = validator(version)
+            check = self._validators[key] = validator(version.variables)
             while len(self._validators) > self._kept:
                 del self._validators[next(iter(self._validators))]
         return variable_errors(check, variables)

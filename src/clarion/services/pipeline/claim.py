@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from clarion.domain.content import content_of, explicit_address, template_use
+from clarion.domain.content import content_of, explicit_address, is_templated
 from clarion.domain.enums import Channel
 from clarion.domain.pipeline import Claimed
 from clarion.domain.preferences import STOP
@@ -42,15 +43,17 @@ async def with_contacts(uow: UnitOfWork, claimed: list[Claimed]) -> list[Claimed
     bounced = await uow.suppressions.of_emails(addresses)
     enriched = []
     for c in claimed:
-        if template_use(c.record.payload) is None:  # else the render stage gives it content
-            c = replace(c, content=content_of(c.record.channel, c.record.payload))
-        if c.record.user_id in tokens and c.record.channel is Channel.PUSH:
-            c = replace(c, devices=tokens[c.record.user_id])
-        if c.record.channel is Channel.SMS and sms_number(c) in stopped:
-            c = replace(c, suppressed=STOP)
-        if c.record.channel is Channel.EMAIL and email_address(c) in bounced:
-            c = replace(c, suppressed=f"{email_address(c)}: {bounced[email_address(c)]}")
-        enriched.append(c)
+        record = c.record
+        found: dict[str, Any] = {}  # one copy per notification, whatever it gains
+        if not is_templated(record.payload):  # else the render stage gives it content
+            found["content"] = content_of(record.channel, record.payload)
+        if record.channel is Channel.PUSH and record.user_id in tokens:
+            found["devices"] = tokens[record.user_id]
+        elif record.channel is Channel.SMS and sms_number(c) in stopped:
+            found["suppressed"] = STOP
+        elif record.channel is Channel.EMAIL and (address := email_address(c)) in bounced:
+            found["suppressed"] = f"{address}: {bounced[address]}"
+        enriched.append(replace(c, **found) if found else c)
     return enriched
 
 
