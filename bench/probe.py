@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,56 @@ def accept(http: httpx.Client, body: dict[str, Any]) -> None:
         raise SystemExit(f"batch answered {response.status_code}: {response.text[:300]}")
 
 
+@dataclass
+class Round:
+    """What one run of batches measured: accepted, then delivered end to end."""
+
+    accepted: int
+    accept_seconds: float
+    waits: list[float]  # accept-to-SENT of each notification, seconds
+    span: float  # first accepted to last SENT, seconds
+
+
+def one_round(
+    url: str,
+    headers: dict[str, str],
+    recipients: list[str],
+    batches: int,
+    rows: Rows,
+    template: str | None = None,
+) -> Round:
+    """`batches` batches of 1,000, accepted back to back, then delivered end to end;
+    rendered from `template` if one is named."""
+    body = batch(recipients, template=template)
+    since = now()
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=120, headers=headers) as http:
+        for _ in range(batches):
+            accept(http, body)
+    accept_seconds = time.perf_counter() - started
+    wait_finished(rows, since)
+    pairs = rows.times(since)
+    return Round(
+        accepted=batches * 1000,
+        accept_seconds=accept_seconds,
+        waits=[(sent - created).total_seconds() for created, sent in pairs],
+        span=(max(s for _, s in pairs) - min(c for c, _ in pairs)).total_seconds(),
+    )
+
+
+def round_figures(rounds: list[Round], label: str) -> dict[str, float]:
+    """Rounds taken together: totals over total times, percentiles over every wait."""
+    tag = f", {label}" if label else ""
+    waits = [w for r in rounds for w in r.waits]
+    return {
+        f"batch of 1,000{tag}: accepted (/s)": sum(r.accepted for r in rounds)
+        / sum(r.accept_seconds for r in rounds),
+        f"delivered end to end{tag} (/s)": len(waits) / sum(r.span for r in rounds),
+        f"accept-to-SENT p50{tag} (ms)": percentile(waits, 0.50) * 1000,
+        f"accept-to-SENT p99{tag} (ms)": percentile(waits, 0.99) * 1000,
+    }
+
+
 def delivery(
     url: str,
     headers: dict[str, str],
@@ -44,26 +95,7 @@ def delivery(
     label: str,
     template: str | None = None,
 ) -> dict[str, float]:
-    """`batches` batches of 1,000, accepted back to back, then delivered end to end;
-    rendered from `template` if one is named."""
-    body = batch(recipients, template=template)
-    since = now()
-    started = time.perf_counter()
-    with httpx.Client(base_url=url, timeout=120, headers=headers) as http:
-        for _ in range(batches):
-            accept(http, body)
-    accepted = batches * 1000 / (time.perf_counter() - started)
-    wait_finished(rows, since)
-    pairs = rows.times(since)
-    waits = [(sent - created).total_seconds() for created, sent in pairs]
-    span = (max(s for _, s in pairs) - min(c for c, _ in pairs)).total_seconds()
-    tag = f", {label}" if label else ""
-    return {
-        f"batch of 1,000{tag}: accepted (/s)": accepted,
-        f"delivered end to end{tag} (/s)": len(pairs) / span,
-        f"accept-to-SENT p50{tag} (ms)": percentile(waits, 0.50) * 1000,
-        f"accept-to-SENT p99{tag} (ms)": percentile(waits, 0.99) * 1000,
-    }
+    return round_figures([one_round(url, headers, recipients, batches, rows, template)], label)
 
 
 class UrgentProbe:
