@@ -145,6 +145,24 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def report_errors(logs: Path) -> bool:
+    """Clarion's processes log JSON lines to their files in `logs`; say which error
+    events they logged, so that a slow phase can be told from a failing one."""
+    any_found = False
+    for path in sorted(logs.glob("*.log")):
+        found: dict[str, int] = {}
+        for line in path.read_text(errors="replace").splitlines():
+            if '"level": "error"' in line or '"level":"error"' in line:
+                event = re.search(r'"event":\s*"([^"]+)"', line)
+                key = event.group(1) if event else line[:80]
+                found[key] = found.get(key, 0) + 1
+        if found:
+            listed = ", ".join(f"{event} x{count}" for event, count in found.items())
+            print(f"  !!! {path.stem} logged errors: {listed} (see {path})", flush=True)
+            any_found = True
+    return any_found
+
+
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -238,6 +256,7 @@ def scaled_out(workers: int = 2, stored: int = 0) -> Iterator[Deployment]:
     )
     clarion = str(BIN / "clarion")
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    logs = Path(tempfile.mkdtemp(prefix="clarion-bench-logs-"))
     try:
         prepare(env)
         if stored:
@@ -251,9 +270,8 @@ def scaled_out(workers: int = 2, stored: int = 0) -> Iterator[Deployment]:
             "api": ["api", "--port", str(port)],
         }
         for label, command in commands.items():
-            processes[label] = subprocess.Popen(
-                [clarion, *command], env=env, stdout=subprocess.DEVNULL
-            )
+            with open(logs / f"{label.replace(' ', '-')}.log", "wb") as log:
+                processes[label] = subprocess.Popen([clarion, *command], env=env, stdout=log)
         wait_ready(f"http://127.0.0.1:{port}", list(processes.values()))
         yield Deployment(
             f"scaled out (PostgreSQL, Kafka/Tansu, Redis; 1 api, {workers} workers, 1 scheduler)",
@@ -264,6 +282,8 @@ def scaled_out(workers: int = 2, stored: int = 0) -> Iterator[Deployment]:
         )
     finally:
         stop(list(processes.values()))
+        if not report_errors(logs):
+            shutil.rmtree(logs, ignore_errors=True)
         broker.send_signal(signal.SIGINT)
         broker.wait()
         asyncio.run(database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

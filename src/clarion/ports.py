@@ -213,6 +213,12 @@ class IdempotencyStore(Protocol):
     async def purge_expired(self, now: datetime) -> int: ...
 
 
+class WriteConflict(Exception):
+    """A concurrent transaction won a lock race (PostgreSQL picked this one as a
+    deadlock's victim): nothing of the unit of work was committed, and it may be
+    tried again as a whole."""
+
+
 class UnitOfWork(Protocol):
     """The repositories of one transaction. Services never commit: the edge
     (a request or a worker batch) commits when the use case returns."""

@@ -271,11 +271,21 @@ def outcome_values(outcome: DeliveryOutcome, now: datetime) -> dict[str, Any]:
 def mark_published(ids: Sequence[uuid.UUID], at: datetime) -> Callable[[Connection], None]:
     def job(connection: Connection) -> None:
         if ids:
+            # attempts = 0: a fast first try may already have scheduled a retry,
+            # whose publish is the sweeper's to do, not this confirmation's.
+            # SKIP LOCKED: a row a worker holds is being claimed or recorded and
+            # needs no confirmation. Waiting for it instead deadlocked with the
+            # worker's multi-row outcome UPDATE on PostgreSQL (rows locked in
+            # different orders), and the worker's batch then waited out the
+            # claim lease. (SQLite has one writer and no row locks: no clause.)
+            unconfirmed = (
+                select(N.id)
+                .where(N.id.in_(ids), N.published_at.is_(None), N.attempts == 0)
+                .with_for_update(skip_locked=True)
+            )
             connection.execute(
                 update(NOTIFICATIONS)
-                # attempts = 0: a fast first try may already have scheduled a retry,
-                # whose publish is the sweeper's to do, not this confirmation's
-                .where(N.id.in_(ids), N.published_at.is_(None), N.attempts == 0)
+                .where(N.id.in_(unconfirmed.scalar_subquery()))
                 .values(published_at=at)
             )
 

@@ -14,11 +14,17 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clarion.adapters.db.writer import SqliteWriter
+from clarion.ports import WriteConflict
 
 T = TypeVar("T")
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction is
+# rolled back and may be run again
+RETRYABLE = frozenset({"40P01", "40001"})
 
 
 class Writes(Protocol):
@@ -45,7 +51,12 @@ class SessionWrites:
         self._session = session
 
     async def now(self, job: Callable[[Connection], T], rows: int = 1) -> T:
-        return await self._session.run_sync(lambda sync: job(sync.connection()))
+        try:
+            return await self._session.run_sync(lambda sync: job(sync.connection()))
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in RETRYABLE:
+                raise WriteConflict(type(exc.orig).__name__) from exc
+            raise
 
     async def later(self, job: Callable[[Connection], Any], rows: int = 1) -> None:
         await self.now(job)

@@ -4,6 +4,7 @@ has come back, written as providers answer rather than after the whole batch."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -11,9 +12,11 @@ from datetime import datetime
 from clarion.domain.enums import Channel
 from clarion.domain.pipeline import DeliveryOutcome
 from clarion.observability.logging import get_logger
-from clarion.ports import UnitOfWork
+from clarion.ports import UnitOfWork, WriteConflict
 
 log = get_logger(__name__)
+
+CONFLICT_ATTEMPTS = 3
 
 
 async def record(
@@ -27,9 +30,23 @@ async def record(
     addresses providers said are gone. Returns the ids stored."""
     if not outcomes:
         return set()
-    async with uow_factory() as uow:
-        owned = set(await uow.notifications.record_outcomes(outcomes, now, claimed_at=claimed_at))
-        await forget_dead_addresses(uow, [o for o in outcomes if o.notification_id in owned], now)
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            async with uow_factory() as uow:
+                owned = set(
+                    await uow.notifications.record_outcomes(outcomes, now, claimed_at=claimed_at)
+                )
+                await forget_dead_addresses(
+                    uow, [o for o in outcomes if o.notification_id in owned], now
+                )
+            break
+        except WriteConflict:
+            # the sends happened: losing their outcomes would leave the rows
+            # claimed until the lease ends, and then send them again
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+            log.warning("worker.record.conflict", attempt=attempt, size=len(outcomes))
+            await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter)
     if len(owned) < len(outcomes):
         log.warning("worker.claims.lost", lost=len(outcomes) - len(owned))
     return owned
