@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
+from clarion.domain.audit import AuditPage, AuditQuery, AuditStats
 from clarion.domain.contacts import DeviceRecord, Suppression
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
 from clarion.domain.enums import Priority, Role
@@ -127,6 +128,12 @@ class ApiKeyRepository(Protocol):
 
 class AuditTrail(Protocol):
     async def record(self, entry: AuditEntry) -> None: ...
+
+    async def page(self, query: AuditQuery) -> AuditPage:
+        """Newest first, by (timestamp, id)."""
+
+    async def stats(self, since: datetime, until: datetime, *, top: int) -> AuditStats:
+        """Entries in [since, until): the total, and the `top` actions and actors."""
 
 
 class NotificationRepository(Protocol):

@@ -112,6 +112,8 @@ MATRIX: dict[Endpoint, Row] = {
     ("DELETE", "/admin/api-keys/{key_id}"): admin_only(200),
     ("GET", "/admin/suppressions"): admin_only(200),
     ("DELETE", "/admin/suppressions/{channel}/{address}"): admin_only(204),
+    ("GET", "/data-pipeline/audit-logs"): admin_only(200),
+    ("GET", "/data-pipeline/audit-logs/stats"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion
     # credential, an admin's included (signed requests: tests/integration/receipts/).
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),

@@ -17,6 +17,7 @@ from clarion.api.rate_headers import RateLimitHeaders
 from clarion.api.routers import (
     admin,
     auth,
+    data_pipeline,
     devices,
     inbox,
     notifications,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(unsubscribe.router)
     app.include_router(suppressions.router)
     app.include_router(admin.router)
+    app.include_router(data_pipeline.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)
     return app

@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from clarion.adapters.db.models import ApiKeyRow, AuditLog, RefreshTokenRow, User
+from clarion.adapters.db.models import ApiKeyRow, RefreshTokenRow, User
 from clarion.domain.enums import Role
-from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, Scope, UserAccount
+from clarion.domain.identity import ApiKey, RefreshToken, Scope, UserAccount
 
 
 def user_from_row(row: User) -> UserAccount:
@@ -242,22 +242,3 @@ class SqlApiKeys:
             .where(ApiKeyRow.id == key.id)
             .values(name=key.name, revoked_at=key.revoked_at, rate_limit=key.rate_limit)
         )
-
-
-class SqlAuditTrail:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def record(self, entry: AuditEntry) -> None:
-        self._session.add(
-            AuditLog(
-                user_id=entry.actor_id,
-                action=entry.action,
-                entity_type=entry.entity_type,
-                entity_id=entry.entity_id,
-                changes=entry.changes,
-                ip_address=entry.context.ip_address,
-                user_agent=(entry.context.user_agent or "")[:512] or None,
-            )
-        )
-        await self._session.flush()

@@ -7,9 +7,10 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clarion.adapters.db.audit import SqlAuditTrail
 from clarion.adapters.db.contacts import SqlContacts
 from clarion.adapters.db.idempotency import SqlIdempotencyStore
-from clarion.adapters.db.identity import SqlApiKeys, SqlAuditTrail, SqlRefreshTokens, SqlUsers
+from clarion.adapters.db.identity import SqlApiKeys, SqlRefreshTokens, SqlUsers
 from clarion.adapters.db.inbox import SqlInbox
 from clarion.adapters.db.notifications import SqlNotifications
 from clarion.adapters.db.preferences import SqlPreferences

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from clarion.api.cursors import decode_cursor, encode_cursor
 from clarion.api.deps import (
     ContainerDep,
     GroupedUowDep,
@@ -218,30 +217,6 @@ def item_error(exc: ValidationError) -> dict[str, Any]:
         for error in exc.errors()
     ]
     return error_body(422, "validation_error", "The notification has invalid fields.", details)
-
-
-def encode_cursor(last: tuple[datetime, uuid.UUID] | None) -> str | None:
-    if last is None:
-        return None
-    raw = f"{last[0].isoformat()}|{last[1]}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, last_id = raw.split("|")
-        after = datetime.fromisoformat(created)
-        if after.tzinfo is None:
-            raise ValueError("cursor time without offset")
-        return after.astimezone(UTC), uuid.UUID(last_id)
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(
-            "The cursor is not valid.",
-            details=[field_error("cursor", "not a cursor", location="query")],
-        ) from None
 
 
 def page_out(page: Page) -> NotificationPage:
