@@ -77,6 +77,9 @@ class NotificationQuery:
     created_to: datetime | None = None
     after: tuple[datetime, uuid.UUID] | None = None
     limit: int = 50
+    # admins' search: in the payload (content, explicit address, template
+    # variables) or the recipient's email or phone, ignoring case
+    text: str | None = None
 
 
 @dataclass(frozen=True)

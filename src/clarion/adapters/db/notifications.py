@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clarion.adapters.db import batch_sql
 from clarion.adapters.db.batch_sql import EVENTS
-from clarion.adapters.db.models import Event, Notification
+from clarion.adapters.db.models import Event, Notification, User
 from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
 from clarion.adapters.db.writes import Writes
 from clarion.domain.content import queue_key
@@ -73,6 +85,8 @@ class SqlNotifications:
                     and_(Notification.created_at == created, Notification.id < last_id),
                 )
             )
+        if query.text:
+            conditions.append(mentions(query.text))
         statement = (
             statement.where(*conditions)
             .order_by(Notification.created_at.desc(), Notification.id.desc())
@@ -336,3 +350,26 @@ class SqlNotifications:
             ],
         )
         return True
+
+
+def mentions(text: str) -> ColumnElement[bool]:
+    """Rows whose payload, or whose recipient's email or phone, contains `text`,
+    ignoring case (of ASCII letters). A payload is searched as JSON text, which
+    spells other characters as themselves (JSONB) or as `\\u` escapes (SQLite's
+    JSON): both spellings are tried. A scan in time order: an admin's search,
+    not a hot path."""
+    spellings = {json.dumps(text, ensure_ascii=flag)[1:-1] for flag in (False, True)}
+    anywhere = like_pattern(text)
+    recipients = select(User.id).where(
+        or_(User.email.ilike(anywhere, escape="\\"), User.phone.ilike(anywhere, escape="\\"))
+    )
+    payload = cast(Notification.payload, String)
+    return or_(
+        *(payload.ilike(like_pattern(spelled), escape="\\") for spelled in sorted(spellings)),
+        Notification.user_id.in_(recipients),
+    )
+
+
+def like_pattern(text: str) -> str:
+    """`text` anywhere; `%`, `_` and backslashes in it match themselves."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from clarion.api.deps import ContainerDep, ContextDep, PrincipalDep, UowDep
-from clarion.api.notification_schemas import DeadLetterOut, EventOut, NotificationOut
+from clarion.api.deps import ContainerDep, ContextDep, PrincipalDep, ReadUowDep, UowDep
+from clarion.api.notification_schemas import (
+    DeadLetterOut,
+    EventOut,
+    NotificationOut,
+    NotificationPage,
+)
 from clarion.api.openapi import errors
+from clarion.api.routers.notifications import (
+    Channels,
+    Limit,
+    Priorities,
+    Statuses,
+    Types,
+    build_query,
+    page_out,
+)
 from clarion.api.routers.users import list_users
 from clarion.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    Moment,
     Offset,
     RoleChange,
     UserCreate,
@@ -113,6 +129,43 @@ async def revoke_api_key(
     revoked = await api_keys.revoke_api_key(uow, principal, key_id, context)
     container.auth.principals.forget_api_key(uow, revoked.prefix)
     return ApiKeyOut.of(revoked)
+
+
+@router.get(
+    "/notifications",
+    response_model=NotificationPage,
+    summary="Search every user's notifications, with free text",
+)
+async def search_notifications(
+    principal: PrincipalDep,
+    uow: ReadUowDep,
+    user_id: Annotated[uuid.UUID | None, Query(alias="userId")] = None,
+    statuses: Statuses = None,
+    channels: Channels = None,
+    types: Types = None,
+    priorities: Priorities = None,
+    created_from: Annotated[Moment | None, Query(alias="createdFrom")] = None,
+    created_to: Annotated[Moment | None, Query(alias="createdTo")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Text in the payload (content, explicit address, template variables) "
+            "or in the recipient's email or phone; case is ignored for ASCII letters.",
+        ),
+    ] = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> NotificationPage:
+    """The filters of `GET /notifications`, for any user, plus `q`. Newest first;
+    page on with `cursor` and the same filters. Not cached: every search reads
+    the database."""
+    require_admin(principal)
+    query = build_query(
+        user_id, statuses, channels, types, priorities, created_from, created_to, cursor, limit
+    )
+    return page_out(await uow.notifications.page(replace(query, text=q)))
 
 
 @router.get("/dlq", response_model=list[DeadLetterOut], summary="Dead letters with their errors")
