@@ -126,6 +126,10 @@ def build_auth(settings: Settings, cache: Cache) -> AuthService:
     )
 
 
+def days_in_ms(days: float) -> int:
+    return round(days * 86_400_000)
+
+
 def build_container(settings: Settings) -> Container:
     redis_url = settings.redis_url
     cache = CountingCache(RedisCache.from_url(redis_url) if redis_url else MemoryCache())
@@ -138,6 +142,8 @@ def build_container(settings: Settings) -> Container:
                 partitions=settings.kafka_partitions,
                 replication_factor=settings.kafka_replication_factor,
                 compression=settings.kafka_compression,
+                retry_retention_ms=days_in_ms(settings.kafka_retry_retention_days),
+                dlq_retention_ms=days_in_ms(settings.kafka_dlq_retention_days),
             )
         )
         if settings.kafka_bootstrap_servers

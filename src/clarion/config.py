@@ -76,6 +76,18 @@ class Settings(BaseSettings, ChannelSettings):
     kafka_compression: str = Field(
         default="gzip", description="Producer compression: gzip, lz4, zstd, snappy or none."
     )
+    kafka_retry_retention_days: float = Field(
+        default=7,
+        gt=0,
+        le=3650,
+        description="Retention of notifications.retry, set when the topic is created.",
+    )
+    kafka_dlq_retention_days: float = Field(
+        default=30,
+        gt=0,
+        le=3650,
+        description="Retention of notifications.dlq, set when the topic is created.",
+    )
     redis_url: str | None = Field(
         default=None, description="Redis URL. Unset: in-process cache, limits and fan-out."
     )

@@ -73,12 +73,24 @@ class KafkaQueue:
     # -- set-up -----------------------------------------------------------------
 
     async def ensure_topics(self) -> None:
-        """Create the lane, retry and dead-letter topics; existing ones are fine."""
-        admin = AdminClient({"bootstrap.servers": self._settings.bootstrap_servers})
+        """Create the lane, retry and dead-letter topics, the last two with their
+        retention; existing topics are left as they are (an operator's later
+        change of retention stands)."""
+        settings = self._settings
+        admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        retention = {
+            self.retry_topic: settings.retry_retention_ms,
+            self.dlq_topic: settings.dlq_retention_ms,
+        }
         topics = [*self.lane_topics.values(), self.retry_topic, self.dlq_topic]
         futures = admin.create_topics(
             [
-                NewTopic(t, self._settings.partitions, self._settings.replication_factor)
+                NewTopic(
+                    t,
+                    settings.partitions,
+                    settings.replication_factor,
+                    config={"retention.ms": str(retention[t])} if t in retention else {},
+                )
                 for t in topics
             ]
         )

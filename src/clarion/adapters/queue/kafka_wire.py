@@ -39,6 +39,9 @@ class KafkaSettings:
     # the LOW backlog at 160/s instead of 2,500/s, for reasons not found.
     fetch_wait_ms: int = 500
     urgent_fetch_wait_ms: int = 20
+    # the seed's retention for retries and dead letters; the lanes keep the broker's
+    retry_retention_ms: int = 7 * 86_400_000
+    dlq_retention_ms: int = 30 * 86_400_000
 
     @property
     def relay_group_id(self) -> str:
