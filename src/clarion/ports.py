@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from clarion.domain.audit import AuditPage, AuditQuery, AuditStats
 from clarion.domain.contacts import DeviceRecord, Suppression
+from clarion.domain.dashboard import DashboardFigures
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
 from clarion.domain.enums import Priority, Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
@@ -220,6 +221,10 @@ class IdempotencyStore(Protocol):
     async def purge_expired(self, now: datetime) -> int: ...
 
 
+class DashboardReader(Protocol):
+    async def figures(self, now: datetime) -> DashboardFigures: ...
+
+
 class WriteConflict(Exception):
     """A concurrent transaction won a lock race (PostgreSQL picked this one as a
     deadlock's victim): nothing of the unit of work was committed, and it may be
@@ -242,6 +247,7 @@ class UnitOfWork(Protocol):
     templates: TemplateRepository
     preferences: PreferenceRepository
     suppressions: SuppressionRepository
+    dashboard: DashboardReader
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls

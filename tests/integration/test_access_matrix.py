@@ -113,6 +113,7 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/admin/suppressions"): admin_only(200),
     ("DELETE", "/admin/suppressions/{channel}/{address}"): admin_only(204),
     ("GET", "/admin/notifications"): admin_only(200),
+    ("GET", "/admin/dashboard"): admin_only(200),
     ("GET", "/data-pipeline/audit-logs"): admin_only(200),
     ("GET", "/data-pipeline/audit-logs/stats"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion

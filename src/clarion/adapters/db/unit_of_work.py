@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clarion.adapters.db.audit import SqlAuditTrail
 from clarion.adapters.db.contacts import SqlContacts
+from clarion.adapters.db.dashboard import SqlDashboard
 from clarion.adapters.db.idempotency import SqlIdempotencyStore
 from clarion.adapters.db.identity import SqlApiKeys, SqlRefreshTokens, SqlUsers
 from clarion.adapters.db.inbox import SqlInbox
@@ -23,6 +24,7 @@ from clarion.ports import (
     ApiKeyRepository,
     AuditTrail,
     ContactRepository,
+    DashboardReader,
     IdempotencyStore,
     InboxRepository,
     NotificationRepository,
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.templates: TemplateRepository = SqlTemplates(session)
         self.preferences: PreferenceRepository = SqlPreferences(session)
         self.suppressions: SuppressionRepository = SqlSuppressions(session)
+        self.dashboard: DashboardReader = SqlDashboard(session, self.notifications)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:

@@ -38,8 +38,10 @@ from clarion.api.schemas import (
     UserPage,
 )
 from clarion.domain.enums import EventType
+from clarion.domain.time import utcnow
 from clarion.services import api_keys, users
 from clarion.services.cache_keys import notification_key, user_tag
+from clarion.services.dashboard import circuit_states, dashboard
 from clarion.services.notifications import redrive
 from clarion.services.users import require_admin
 
@@ -228,6 +230,27 @@ async def queue_stats(
         "backlog": await uow.notifications.backlog(),
         "transport": await container.queue.stats(),
     }
+
+
+@router.get("/dashboard", summary="What operators look at first: volumes, failures, backlog")
+async def admin_dashboard(
+    principal: PrincipalDep, uow: ReadUowDep, container: ContainerDep
+) -> dict[str, Any]:
+    """From the database, cached for 30 s (`metrics:dashboard`): notifications by
+    status and channel created in the last hour and day with their failure
+    rates, SENT per minute over the last hour, the day's top failure reasons,
+    dead letters, the oldest PENDING notification and each lane's backlog.
+    From this process, read at each call: its in-process queue, its providers'
+    circuits (`circuitsOf: "this process"`: in a scaled-out deployment workers
+    hold their own) and its cache counters."""
+    require_admin(principal)
+    local = {
+        "queue": container.queue_depth(),
+        "circuitsOf": "this process",
+        "circuits": circuit_states(container.routes.by_channel),
+        "cache": container.cache_stats.as_dict(),
+    }
+    return await dashboard(uow, container.cache, utcnow(), local=local)
 
 
 @router.get("/metrics", summary="Queue depth per lane and cache hit counts")
