@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
-from deployments import ADMIN, POSTGRES, announce_seeding, base_env, prepare
+from deployments import ADMIN, POSTGRES, announce_seeding, base_env, postgres_admin, prepare
 from load import percentile
 from report import number
 from stored import seed_postgres, seed_sqlite
@@ -63,15 +62,7 @@ def sqlite_run(stored: int, runs: int) -> list[float]:
 
 def postgres_run(stored: int, runs: int) -> list[float]:
     name = f"clarion_dashboard_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(f"{POSTGRES}/postgres")
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    postgres_admin(f'CREATE DATABASE "{name}"')
     try:
         prepare(base_env(CLARION_DATABASE_URL=f"{POSTGRES}/{name}", CLARION_JWT_SECRET=SECRET))
         started = announce_seeding(stored)
@@ -80,7 +71,7 @@ def postgres_run(stored: int, runs: int) -> list[float]:
         url = f"{POSTGRES}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
         return asyncio.run(timings(url, runs))
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:

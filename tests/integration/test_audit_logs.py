@@ -10,8 +10,7 @@ import pytest
 from clarion.api.app import create_app
 from clarion.bootstrap import Container
 from tests.support.apps import serving, signed_in_admin
-
-PASSWORD = "correct horse battery"
+from tests.support.identity import admin_creates_user
 
 
 @pytest.fixture
@@ -19,14 +18,6 @@ async def serve(container: Container) -> AsyncIterator[Any]:
     async with serving(create_app(container=container)) as http:
         admin, admin_id = await signed_in_admin(http, container, "auditor@example.com")
         yield http, admin, admin_id
-
-
-async def made_user(http: httpx.AsyncClient, admin: dict[str, str], email: str) -> str:
-    response = await http.post(
-        "/admin/users", headers=admin, json={"email": email, "password": PASSWORD, "name": "N"}
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 async def trail(
@@ -52,7 +43,7 @@ async def test_the_trail_pages_newest_first_and_filters_by_action_actor_and_enti
 ) -> None:
     http, admin, admin_id = serve
     started = datetime.now(UTC)
-    made = [await made_user(http, admin, f"audited-{n}@example.com") for n in range(3)]
+    made = [await admin_creates_user(http, admin, f"audited-{n}@example.com") for n in range(3)]
     renamed = await http.patch(f"/users/{made[0]}", headers=admin, json={"name": "Renamed"})
     assert renamed.status_code == 200
 
@@ -90,7 +81,7 @@ async def test_reading_the_trail_is_itself_audited_with_its_filters(serve: Any) 
 async def test_stats_count_by_action_and_actor_over_a_window(serve: Any) -> None:
     http, admin, admin_id = serve
     for n in range(3):
-        await made_user(http, admin, f"counted-{n}@example.com")
+        await admin_creates_user(http, admin, f"counted-{n}@example.com")
     stats = await http.get("/data-pipeline/audit-logs/stats", headers=admin)
     assert stats.status_code == 200, stats.text
     body = stats.json()

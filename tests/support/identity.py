@@ -155,6 +155,14 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 _password_hash: list[str] = []
 
 
+async def admin_creates_user(client: httpx.AsyncClient, admin: dict[str, str], email: str) -> str:
+    """An account made through `POST /admin/users` (audited as user.create); its id."""
+    body = {"email": email, "password": PASSWORD, "name": "Made"}
+    response = await client.post("/admin/users", headers=admin, json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def password_hash(container: Container) -> str:
     """The service's own argon2 hash of PASSWORD, made once per test session: an
     account added with it signs in like a registered one, without paying for hashing."""
