@@ -138,7 +138,7 @@ def test_logout_and_a_new_password_end_the_callers_refresh_tokens(url: str) -> N
     assert refresh.status_code == 401
 
     again = login(url, user.email, USER_PASSWORD)
-    new_password = {"password": "a brand new password"}
+    new_password = {"password": "a brand new password", "currentPassword": USER_PASSWORD}
     assert status(url, "PATCH", f"/users/{user.id}", again, json=new_password) == 200
     refresh = httpx.post(f"{url}/auth/refresh", json={"refreshToken": again.refresh_token})
     assert refresh.status_code == 401

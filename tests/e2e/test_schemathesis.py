@@ -82,6 +82,12 @@ checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", 
 include-name-regex = "^(PUT|PATCH) /users/[^/]+/preferences$"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 
+# A caller changing their own email (or password) must give their current
+# password: without it 422, with a wrong one 403.
+[[operations]]
+include-name-regex = "^PATCH /users/[^/]+$"
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
+
 # An unsubscribe token is signed: only one the service issued works, any other
 # string is 400 (a page saying so).
 [[operations]]

@@ -106,7 +106,8 @@ async def test_a_new_password_ends_every_access_token_issued_before_it(
     me = (await client.get("/auth/me", headers=sessions[0])).json()["id"]
     other = await build_world(client, container)
     await asyncio.sleep(1.1)  # a token's `iat` is in whole seconds
-    changed = await client.patch(f"/users/{me}", json={"password": new}, headers=sessions[0])
+    body = {"password": new, "currentPassword": old}
+    changed = await client.patch(f"/users/{me}", json=body, headers=sessions[0])
     assert changed.status_code == 200, changed.text
     for headers in sessions:
         assert (await client.get("/auth/me", headers=headers)).status_code == 401

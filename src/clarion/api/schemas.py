@@ -188,6 +188,11 @@ class UserUpdate(RequestModel):
     name: Name | None = None
     email: Email | None = None
     password: NewPassword | None = None
+    current_password: Password | None = Field(
+        default=None,
+        description="Your present password: needed to change your own email or password "
+        "(an admin changing someone else's account does not give theirs).",
+    )
     phone: E164 | Literal[""] | None = Field(
         default=None, description="E.164 number for SMS; an empty string removes it."
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from clarion.domain.enums import Role
-from clarion.domain.errors import Conflict, Forbidden, NotFound
+from clarion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from clarion.domain.identity import AuditEntry, Principal, RequestContext, UserAccount
 from clarion.domain.templates import normal_locale
 from clarion.domain.time import utcnow
@@ -91,12 +91,17 @@ async def update_user(
     password: str | None = None,
     phone: str | None = None,
     locale: str | None = None,
+    current_password: str | None = None,
 ) -> UserAccount:
     user = await visible_user(uow, principal, user_id)
+    email_changes = email is not None and normalise_email(email) != user.email
+    if principal.user_id == user.id and (password is not None or email_changes):
+        # a stolen token must not be enough to take the account for good
+        await confirm_current_password(auth, user, current_password)
     changed = replace(user, updated_at=utcnow())
     if name is not None:
         changed.name = name.strip()
-    if email is not None and normalise_email(email) != user.email:
+    if email is not None and email_changes:
         if await uow.users.get_by_email(normalise_email(email)) is not None:
             raise Conflict("An account with this email already exists.")
         changed.email = normalise_email(email)
@@ -130,6 +135,17 @@ async def update_user(
             )
         )
     return changed
+
+
+async def confirm_current_password(auth: AuthService, user: UserAccount, given: str | None) -> None:
+    if given is None:
+        message = "needed to change your own email or password"
+        raise InvalidInput(
+            "Give your current password to change your email or password.",
+            details=[field_error("currentPassword", message)],
+        )
+    if not await auth.passwords.verify(user.password_hash, given):
+        raise Forbidden("The current password is not correct.")
 
 
 async def delete_user(

@@ -58,6 +58,7 @@ async def update_user(
         password=body.password,
         phone=body.phone,
         locale=body.locale,
+        current_password=body.current_password,
     )
     if body.password is not None:
         container.auth.principals.forget_user(uow, user_id)
