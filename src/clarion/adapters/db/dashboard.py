@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -42,21 +43,26 @@ class SqlDashboard:
 
     async def _counts(self, hour: datetime, day: datetime) -> list[StatusCount]:
         recent = case((Notification.created_at >= hour, 1), else_=0)
+        grouping: list[Any] = [Notification.status, Notification.channel]
+        if self._dialect() == "sqlite":
+            # Left alone, SQLite groups by walking the whole status index (1,000,000
+            # rows: 297 ms); `+column` keeps an index from serving the grouping, so
+            # it reads the day's range of the (created_at, status, channel) index
+            # instead (70-84 ms). PostgreSQL picks that index by itself.
+            grouping = [literal_column(f"+notifications.{c}") for c in ("status", "channel")]
         rows = await self._session.execute(
-            select(
-                Notification.status,
-                Notification.channel,
-                func.sum(recent),
-                func.count(),
-            )
+            select(*grouping, func.sum(recent), func.count())
             .where(Notification.created_at >= day)
-            .group_by(Notification.status, Notification.channel)
+            .group_by(*grouping)
         )
         found = [
             StatusCount(
-                NotificationStatus(status).value, Channel(channel).value, int(in_hour or 0), int(n)
+                status=NotificationStatus(row[0]).value,
+                channel=Channel(row[1]).value,
+                last_hour=int(row[2] or 0),
+                last_day=int(row[3]),
             )
-            for status, channel, in_hour, n in rows
+            for row in rows
         ]
         return sorted(found, key=lambda c: (c.status, c.channel))
 
@@ -72,9 +78,12 @@ class SqlDashboard:
 
     def _minute(self, column: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
         """The minute of a UTC timestamp as "YYYY-MM-DD HH:MM"."""
-        if self._session.get_bind().dialect.name == "postgresql":
+        if self._dialect() == "postgresql":
             return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI")
         return func.substr(column, 1, 16)
+
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
 
     async def _top_errors(self, day: datetime) -> list[tuple[str, int]]:
         count = func.count().label("n")
