@@ -71,7 +71,10 @@ def postgres_run(stored: int, runs: int) -> list[float]:
     name = f"clarion_dashboard_{secrets.token_hex(4)}"
     postgres_admin(f'CREATE DATABASE "{name}"')
     try:
-        prepare(base_env(CLARION_DATABASE_URL=f"{POSTGRES}/{name}", CLARION_JWT_SECRET=SECRET))
+        secrets_given = {
+            f"CLARION_{kind}_SECRET": SECRET for kind in ("JWT", "WEBHOOK", "UNSUBSCRIBE")
+        }
+        prepare(base_env(CLARION_DATABASE_URL=f"{POSTGRES}/{name}", **secrets_given))
         started = announce_seeding(stored)
         seed_postgres(f"{POSTGRES}/{name}", ADMIN["email"], stored)
         print(f"{time.perf_counter() - started:.0f} s", flush=True)
