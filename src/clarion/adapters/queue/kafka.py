@@ -22,7 +22,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from clarion.adapters.queue.kafka_reader import LaneReader, carry_over_offsets
+from clarion.adapters.queue.kafka_reader import MISSING_TOPIC, LaneReader, carry_over_offsets
 from clarion.adapters.queue.kafka_relay import RetryRelay
 from clarion.adapters.queue.kafka_wire import KafkaSettings, Receipt, encode
 from clarion.domain.delivery import QueueMessage
@@ -31,11 +31,6 @@ from clarion.domain.notifications import LANES
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
-MISSING_TOPIC = {
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-    KafkaError._UNKNOWN_TOPIC,
-    KafkaError._UNKNOWN_PARTITION,
-}
 LANE_SUFFIX = {
     Priority.URGENT: ".urgent",
     Priority.HIGH: ".high",
