@@ -351,3 +351,18 @@ class ProviderReceipt(Base):
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     notification_id: Mapped[uuid.UUID | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Anonymisation(Base):
+    """A user whose personal data was replaced by pseudonyms: archives read
+    their rows through this list, and its counts are the operators' stats."""
+
+    __tablename__ = "anonymisations"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # no FK: outlives the account
+    pseudonym: Mapped[str] = mapped_column(String(64))
+    anonymised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[uuid.UUID | None]
+    rows: Mapped[dict[str, Any]] = mapped_column(JSONDocument)  # rows changed, by table
+
+    __table_args__ = (Index("ix_anonymisations_anonymised_at", "anonymised_at"),)
