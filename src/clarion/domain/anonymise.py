@@ -1,0 +1,55 @@
+"""What an anonymised user's data becomes: stable pseudonyms in place of who
+they were, with the counts, statuses and times kept for statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PSEUDONYM_DOMAIN = "anonymised.invalid"  # RFC 2606: never delivers
+ANONYMISED_NAME = "Anonymised user"
+ANONYMISED_TEXT = "[anonymised]"
+ANONYMISED_PAYLOAD: dict[str, Any] = {"anonymised": True}
+
+
+def pseudonym_of(user_id: uuid.UUID) -> str:
+    """The same user always gets the same pseudonym, in every process and table."""
+    digest = hashlib.sha256(b"clarion-anonymised:" + user_id.bytes).hexdigest()
+    return f"anon-{digest[:16]}"
+
+
+def pseudonym_email(pseudonym: str) -> str:
+    return f"{pseudonym}@{PSEUDONYM_DOMAIN}"
+
+
+def scrubbed(text: str | None, personal: Iterable[str], pseudonym: str) -> str | None:
+    """`text` with every occurrence of the personal strings (any case) replaced."""
+    if text is None:
+        return None
+    lowered = text.lower()
+    for value in sorted({p for p in personal if p}, key=len, reverse=True):
+        start = lowered.find(value.lower())
+        while start >= 0:
+            text = text[:start] + pseudonym + text[start + len(value) :]
+            lowered = text.lower()
+            start = lowered.find(value.lower(), start + len(pseudonym))
+    return text
+
+
+def anonymised_notification(document: Mapping[str, Any]) -> dict[str, Any]:
+    """An archived notification of an anonymised user, as it may be read: what
+    was sent and to whom is gone; channel, type, status and times stay."""
+    doc = dict(document)
+    doc["payload"] = dict(ANONYMISED_PAYLOAD)
+    doc["metadata"] = None
+    if doc.get("errorMessage") is not None:
+        doc["errorMessage"] = ANONYMISED_TEXT
+    return doc
+
+
+def anonymised_event(document: Mapping[str, Any]) -> dict[str, Any]:
+    doc = dict(document)
+    doc["metadata"] = None
+    return doc
