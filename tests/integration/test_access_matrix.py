@@ -116,6 +116,8 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/admin/dashboard"): admin_only(200),
     ("GET", "/data-pipeline/audit-logs"): admin_only(200),
     ("GET", "/data-pipeline/audit-logs/stats"): admin_only(200),
+    ("GET", "/data-pipeline/export/notifications"): admin_only(200),
+    ("GET", "/data-pipeline/export/events"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion
     # credential, an admin's included (signed requests: tests/integration/receipts/).
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),
@@ -232,6 +234,9 @@ async def add_device(container: Container, user_id: uuid.UUID) -> uuid.UUID:
 def body_problem(
     response: httpx.Response, endpoint: Endpoint, caller: Caller, world: World, call: Call
 ) -> str | None:
+    if endpoint[1].startswith("/data-pipeline/export/"):
+        kind = response.headers.get("content-type", "")
+        return None if kind.startswith("application/x-ndjson") else f"answered {kind}"
     body = response.json()
     if endpoint == ("GET", "/auth/me"):
         expected_kind = "api_key" if caller in KEY_CALLERS else None

@@ -19,6 +19,7 @@ from clarion.api.routers import (
     auth,
     data_pipeline,
     devices,
+    export,
     inbox,
     notifications,
     preferences,
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(suppressions.router)
     app.include_router(admin.router)
     app.include_router(data_pipeline.router)
+    app.include_router(export.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)
     return app

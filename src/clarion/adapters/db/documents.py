@@ -4,17 +4,18 @@ and archive files keep, so an archived row reads back as an exported one."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute
 
 from clarion.adapters.db.models import Event, Notification
 
+Fields = tuple[tuple[str, InstrumentedAttribute[Any]], ...]
+
 # (document field, column), in the order exports write them
-NOTIFICATION_FIELDS: tuple[tuple[str, ColumnElement[Any]], ...] = (
+NOTIFICATION_FIELDS: Fields = (
     ("id", Notification.id),
     ("userId", Notification.user_id),
     ("channel", Notification.channel),
@@ -36,7 +37,7 @@ NOTIFICATION_FIELDS: tuple[tuple[str, ColumnElement[Any]], ...] = (
     ("updatedAt", Notification.updated_at),
 )
 
-EVENT_FIELDS: tuple[tuple[str, ColumnElement[Any]], ...] = (
+EVENT_FIELDS: Fields = (
     ("id", Event.id),
     ("notificationId", Event.notification_id),
     ("userId", Event.user_id),
@@ -59,15 +60,14 @@ def plain(value: Any) -> Any:
     return value
 
 
-def document(fields: tuple[tuple[str, ColumnElement[Any]], ...], row: Any) -> dict[str, Any]:
+def document(fields: Fields, row: Any) -> dict[str, Any]:
     """One selected row (its columns in `fields` order) as a document."""
     return {name: plain(value) for (name, _), value in zip(fields, row, strict=True)}
 
 
-def columns(fields: tuple[tuple[str, ColumnElement[Any]], ...]) -> list[ColumnElement[Any]]:
+def columns(fields: Fields) -> list[InstrumentedAttribute[Any]]:
     return [column for _, column in fields]
 
 
-def field_names(fields: tuple[tuple[str, ColumnElement[Any]], ...]) -> list[str]:
+def field_names(fields: Fields) -> list[str]:
     return [name for name, _ in fields]
-
