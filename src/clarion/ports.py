@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
+from clarion.domain.anonymise import AnonymisationStats, Anonymised
 from clarion.domain.audit import AuditPage, AuditQuery, AuditStats
 from clarion.domain.contacts import DeviceRecord, Suppression
 from clarion.domain.dashboard import DashboardFigures
@@ -221,6 +222,23 @@ class IdempotencyStore(Protocol):
     async def purge_expired(self, now: datetime) -> int: ...
 
 
+class AnonymisationRepository(Protocol):
+    """Users whose personal data was replaced by pseudonyms (see
+    `clarion.domain.anonymise`), and the replacing itself."""
+
+    async def get(self, user_id: uuid.UUID) -> Anonymised | None: ...
+
+    async def anonymise(
+        self, user: UserAccount, pseudonym: str, requested_by: uuid.UUID | None, now: datetime
+    ) -> Anonymised: ...
+
+    async def revoked_prefixes(self, user_id: uuid.UUID) -> list[str]: ...
+
+    async def notification_ids(self, user_id: uuid.UUID) -> list[uuid.UUID]: ...
+
+    async def stats(self, since: datetime) -> AnonymisationStats: ...
+
+
 class DashboardReader(Protocol):
     async def figures(self, now: datetime) -> DashboardFigures: ...
 
@@ -248,6 +266,7 @@ class UnitOfWork(Protocol):
     preferences: PreferenceRepository
     suppressions: SuppressionRepository
     dashboard: DashboardReader
+    anonymisations: AnonymisationRepository
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` once this transaction has committed (never if it rolls

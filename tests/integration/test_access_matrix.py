@@ -118,6 +118,8 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/data-pipeline/audit-logs/stats"): admin_only(200),
     ("GET", "/data-pipeline/export/notifications"): admin_only(200),
     ("GET", "/data-pipeline/export/events"): admin_only(200),
+    ("DELETE", "/data-pipeline/anonymize/{user_id}"): admin_only(200),
+    ("GET", "/data-pipeline/anonymization/stats"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion
     # credential, an admin's included (signed requests: tests/integration/receipts/).
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),
@@ -245,8 +247,9 @@ def body_problem(
     elif "/preferences" in endpoint[1]:
         shape = {"send", "rule", "reason"} if "explain" in endpoint[1] else {"channels", "types"}
         return None if shape <= set(body) else f"answered {body!r:.80}"
-    elif call.target is not None and body.get("id") != str(call.target):
-        return f"answered about {body.get('id')}, not the target {call.target}"
+    elif call.target is not None and body.get("id", body.get("userId")) != str(call.target):
+        about = body.get("id", body.get("userId"))
+        return f"answered about {about}, not the target {call.target}"
     return None
 
 

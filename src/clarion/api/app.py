@@ -16,6 +16,7 @@ from clarion.api.openapi import install_openapi
 from clarion.api.rate_headers import RateLimitHeaders
 from clarion.api.routers import (
     admin,
+    anonymisation,
     auth,
     data_pipeline,
     devices,
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(data_pipeline.router)
     app.include_router(export.router)
+    app.include_router(anonymisation.router)
     app.include_router(webhooks.router)
     install_openapi(app, resolved_settings)
     return app

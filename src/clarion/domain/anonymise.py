@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 PSEUDONYM_DOMAIN = "anonymised.invalid"  # RFC 2606: never delivers
@@ -38,6 +40,17 @@ def scrubbed(text: str | None, personal: Iterable[str], pseudonym: str) -> str |
     return text
 
 
+def scrubbed_values(value: Any, personal: Iterable[str], pseudonym: str) -> Any:
+    """A JSON value with every string in it scrubbed (keys are left alone)."""
+    if isinstance(value, str):
+        return scrubbed(value, personal, pseudonym)
+    if isinstance(value, dict):
+        return {k: scrubbed_values(v, personal, pseudonym) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrubbed_values(v, personal, pseudonym) for v in value]
+    return value
+
+
 def anonymised_notification(document: Mapping[str, Any]) -> dict[str, Any]:
     """An archived notification of an anonymised user, as it may be read: what
     was sent and to whom is gone; channel, type, status and times stay."""
@@ -53,3 +66,23 @@ def anonymised_event(document: Mapping[str, Any]) -> dict[str, Any]:
     doc = dict(document)
     doc["metadata"] = None
     return doc
+
+
+@dataclass(frozen=True)
+class Anonymised:
+    """One user's anonymisation: when, by whom, and how many rows changed where."""
+
+    user_id: uuid.UUID
+    pseudonym: str
+    anonymised_at: datetime
+    requested_by: uuid.UUID | None
+    rows: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AnonymisationStats:
+    users: int
+    since: datetime  # the window of `recent`
+    recent: int
+    last_at: datetime | None
+    rows: dict[str, int]  # every anonymisation's changed rows, by table

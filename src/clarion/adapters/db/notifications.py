@@ -358,15 +358,20 @@ def mentions(text: str) -> ColumnElement[bool]:
     spells other characters as themselves (JSONB) or as `\\u` escapes (SQLite's
     JSON): both spellings are tried. A scan in time order: an admin's search,
     not a hot path."""
-    spellings = {json.dumps(text, ensure_ascii=flag)[1:-1] for flag in (False, True)}
     anywhere = like_pattern(text)
     recipients = select(User.id).where(
         or_(User.email.ilike(anywhere, escape="\\"), User.phone.ilike(anywhere, escape="\\"))
     )
+    return or_(payload_mentions(text), Notification.user_id.in_(recipients))
+
+
+def payload_mentions(text: str) -> ColumnElement[bool]:
+    """Rows whose payload contains `text` (ignoring ASCII case), in either
+    spelling JSON may give it."""
+    spellings = {json.dumps(text, ensure_ascii=flag)[1:-1] for flag in (False, True)}
     payload = cast(Notification.payload, String)
     return or_(
-        *(payload.ilike(like_pattern(spelled), escape="\\") for spelled in sorted(spellings)),
-        Notification.user_id.in_(recipients),
+        *(payload.ilike(like_pattern(spelled), escape="\\") for spelled in sorted(spellings))
     )
 
 

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clarion.adapters.db.anonymise import SqlAnonymisations
 from clarion.adapters.db.audit import SqlAuditTrail
 from clarion.adapters.db.contacts import SqlContacts
 from clarion.adapters.db.dashboard import SqlDashboard
@@ -21,6 +22,7 @@ from clarion.adapters.db.templates import SqlTemplates
 from clarion.adapters.db.writes import Writes
 from clarion.observability.logging import get_logger
 from clarion.ports import (
+    AnonymisationRepository,
     ApiKeyRepository,
     AuditTrail,
     ContactRepository,
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.preferences: PreferenceRepository = SqlPreferences(session)
         self.suppressions: SuppressionRepository = SqlSuppressions(session)
         self.dashboard: DashboardReader = SqlDashboard(session, self.notifications)
+        self.anonymisations: AnonymisationRepository = SqlAnonymisations(session)
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
