@@ -211,6 +211,17 @@ async def test_no_trace_of_them_is_left_and_their_statistics_stay(stack: Any) ->
     assert after.pop(("EMAIL", "CANCELLED"), 0) - before.get(("EMAIL", "CANCELLED"), 0) == 1
     assert {k: v for k, v in before.items() if k != waiting} == after  # finished ones unchanged
 
+    # nothing more goes out to them
+    later = await http.post(
+        "/notifications",
+        headers=admin,
+        json={"userId": user_id, "channel": "EMAIL", "type": "ALERT", "payload": {"subject": "?", "body": "?"}},
+    )
+    assert later.status_code == 201, later.text
+    [unsent] = await all_settled(http, admin, [later.json()["id"]], within=20)
+    assert unsent["status"] == "FAILED"
+    assert "no address" in unsent["errorMessage"]
+
     # signed out everywhere, and no way back in
     assert (await http.get("/auth/me", headers=own)).status_code == 401
     refreshed = await http.post("/auth/refresh", json={"refreshToken": tokens["refreshToken"]})

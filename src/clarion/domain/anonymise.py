@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 PSEUDONYM_DOMAIN = "anonymised.invalid"  # RFC 2606: never delivers
+ANONYMISED_ADDRESS = "@" + PSEUDONYM_DOMAIN
 ANONYMISED_NAME = "Anonymised user"
 ANONYMISED_TEXT = "[anonymised]"
 ANONYMISED_PAYLOAD: dict[str, Any] = {"anonymised": True}

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from clarion.domain.anonymise import ANONYMISED_ADDRESS
 from clarion.domain.content import (
     Content,
     EmailContent,
@@ -34,7 +35,10 @@ def recipients_for(claimed: Claimed) -> tuple[str, ...]:
     user's contact for the channel (push: each registered device)."""
     content = claimed.content
     if isinstance(content, EmailContent):
-        return (content.to or claimed.user_email,)
+        if content.to:
+            return (content.to,)
+        # an anonymised account's pseudonym is no address
+        return () if claimed.user_email.endswith(ANONYMISED_ADDRESS) else (claimed.user_email,)
     if isinstance(content, SmsContent):
         number = content.to or claimed.phone
         return (number,) if number else ()
