@@ -9,12 +9,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
+from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from clarion.adapters.archive.store import ObstoreArchive
 from clarion.adapters.cache.counting import CacheStats, CountingCache
 from clarion.adapters.cache.memory import MemoryCache
 from clarion.adapters.cache.redis import RedisCache
+from clarion.adapters.db.archive import SqlArchiveLedger
 from clarion.adapters.db.engine import Database
 from clarion.adapters.db.health import DatabaseComponent
 from clarion.adapters.db.sandbox import SqlSandboxOutbox
@@ -30,6 +34,7 @@ from clarion.config import Settings
 from clarion.domain.notifications import RetryPolicy
 from clarion.domain.webhooks import AddressPolicy
 from clarion.ports import Cache, Component, Fanout, RateLimiter, UnitOfWork
+from clarion.services.archive import ArchiveService
 from clarion.services.auth import AuthService
 from clarion.services.delivery import Deliverer
 from clarion.services.notifications import NotificationService
@@ -59,6 +64,7 @@ class Container:
     webhook_policy: AddressPolicy
     templates: TemplateService
     unsubscribe_links: UnsubscribeLinks
+    archive: ArchiveService
     queue_survives_restart: bool = False
     started_at: float = field(default_factory=time.monotonic)
 
@@ -123,6 +129,35 @@ def build_auth(settings: Settings, cache: Cache) -> AuthService:
         tokens=tokens,
         min_password=settings.password_min_length,
         principals=PrincipalCache(cache),
+    )
+
+
+def archive_folder(settings: Settings) -> Path:
+    """The embedded default: an `archive` folder beside the SQLite file."""
+    if settings.is_sqlite:
+        path = make_url(settings.database_url).database
+        if path and path != ":memory:":
+            return Path(path).parent / "archive"
+    return settings.data_dir / "archive"
+
+
+def build_archive(settings: Settings, database: Database) -> ArchiveService:
+    store = (
+        ObstoreArchive.from_url(
+            settings.archive_url,
+            endpoint=settings.archive_s3_endpoint,
+            region=settings.archive_s3_region,
+        )
+        if settings.archive_url
+        else ObstoreArchive.local(archive_folder(settings))
+    )
+    hours = settings.archive_interval_hours
+    return ArchiveService(
+        store=store,
+        ledger=SqlArchiveLedger(database),
+        older_than_days=settings.archive_after_days,
+        chunk_rows=settings.archive_chunk_rows,
+        every=timedelta(hours=hours) if hours else None,
     )
 
 
@@ -199,5 +234,6 @@ def build_container(settings: Settings) -> Container:
         fanout=fanout,
         routes=routes,
         webhook_policy=addresses,
+        archive=build_archive(settings, database),
         queue_survives_restart=queue.survives_restart,
     )

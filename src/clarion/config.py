@@ -198,6 +198,38 @@ class Settings(BaseSettings, ChannelSettings):
     claim_lease_seconds: float = Field(
         default=300.0, gt=0, description="A claim older than this is returned to PENDING."
     )
+    archive_after_days: int = Field(
+        default=90,
+        ge=1,
+        le=36500,
+        description="Finished notifications older than this move to archive files.",
+    )
+    archive_interval_hours: float = Field(
+        default=24,
+        ge=0,
+        le=8760,
+        description="How often the scheduler runs an archive pass; 0: never (POST "
+        "/data-pipeline/archive still runs one).",
+    )
+    archive_chunk_rows: int = Field(
+        default=5000,
+        ge=1,
+        le=20000,
+        description="Notifications per archive file at most (one transaction each).",
+    )
+    archive_url: str | None = Field(
+        default=None,
+        description="Where archive files go: file:///absolute/folder or s3://bucket/prefix. "
+        "Unset: an `archive` folder beside the SQLite file (or in CLARION_DATA_DIR).",
+    )
+    archive_s3_endpoint: str | None = Field(
+        default=None,
+        description="An S3-compatible server's URL (http:// allowed); unset: AWS, or "
+        "AWS_ENDPOINT_URL_S3. Credentials come from the AWS_* variables.",
+    )
+    archive_s3_region: str | None = Field(
+        default=None, description="The bucket's region; unset: AWS_REGION."
+    )
     cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS.")
     trusted_proxies: str = Field(
         default="127.0.0.1", description="Proxies whose X-Forwarded-* headers are believed."
@@ -213,6 +245,18 @@ class Settings(BaseSettings, ChannelSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             return None
+        return value
+
+    @field_validator("archive_url", "archive_s3_endpoint", "archive_s3_region")
+    @classmethod
+    def _blank_archive_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("archive_url")
+    @classmethod
+    def _check_archive_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("file:///", "s3://", "s3a://")):
+            raise ValueError("must be file:///absolute/folder or s3://bucket/prefix")
         return value
 
     @field_validator("redis_url")

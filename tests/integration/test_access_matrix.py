@@ -120,6 +120,8 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/data-pipeline/export/events"): admin_only(200),
     ("DELETE", "/data-pipeline/anonymize/{user_id}"): admin_only(200),
     ("GET", "/data-pipeline/anonymization/stats"): admin_only(200),
+    ("POST", "/data-pipeline/archive"): admin_only(200),
+    ("GET", "/data-pipeline/archive/stats"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion
     # credential, an admin's included (signed requests: tests/integration/receipts/).
     ("POST", "/webhooks/sendgrid"): dict.fromkeys(Caller, 403),

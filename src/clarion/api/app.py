@@ -17,6 +17,7 @@ from clarion.api.rate_headers import RateLimitHeaders
 from clarion.api.routers import (
     admin,
     anonymisation,
+    archive,
     auth,
     data_pipeline,
     devices,
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(suppressions.router)
     app.include_router(admin.router)
     app.include_router(data_pipeline.router)
+    app.include_router(archive.router)
     app.include_router(export.router)
     app.include_router(anonymisation.router)
     app.include_router(webhooks.router)

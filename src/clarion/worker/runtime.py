@@ -11,7 +11,7 @@ from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.observability.logging import get_logger
 from clarion.worker.consumer import Consumer
-from clarion.worker.scheduler import Scheduler
+from clarion.worker.scheduler import Scheduler, archive_when_due
 
 log = get_logger(__name__)
 
@@ -80,6 +80,10 @@ async def start(container: Container, *, workers: bool, schedule: bool) -> Backg
             await planner.recover(everything=True)
         background.tasks.append(asyncio.create_task(planner.run(background.stop)))
         background.tasks.append(asyncio.create_task(container.queue.relay_retries(background.stop)))
+        if container.settings.archive_interval_hours:
+            background.tasks.append(
+                asyncio.create_task(archive_when_due(container.archive, background.stop))
+            )
     running = consumers(container) if workers else []
     if running:
         container.routes.announce()

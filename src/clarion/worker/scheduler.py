@@ -1,5 +1,5 @@
 """The scheduler: promotes due scheduled rows, runs the outbox sweeper, recovers
-lost work and purges expired idempotency keys."""
+lost work, purges expired idempotency keys, and runs the daily archive pass."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import Queue, UnitOfWork
+from clarion.services.archive import ArchiveService
 from clarion.services.outbox import SweepSettings, recover_lost_work, sweep_once
 
 log = get_logger(__name__)
@@ -75,3 +76,33 @@ class Scheduler:
             return purged
         finally:
             await uow.close()
+
+
+async def archive_when_due(
+    archive: ArchiveService, stop: asyncio.Event, *, check_every: float = 300.0
+) -> None:
+    """Every `check_every` seconds, an archive pass if one is due (the last pass,
+    by any process, started `CLARION_ARCHIVE_INTERVAL_HOURS` ago or more). A
+    task of its own, so a long pass never holds up due notifications; stopping
+    cancels a pass under way, which leaves every row in one place (see
+    services/archive.py) and is recorded as interrupted."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), check_every)
+        if stop.is_set():
+            return
+        due = asyncio.create_task(archive.run_if_due(), name="archive-pass")
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({due, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not due.done():
+                due.cancel()
+        try:
+            await due
+        except asyncio.CancelledError:
+            if not stop.is_set():
+                raise
+        except Exception as exc:
+            log.error("scheduler.archive.failed", error=type(exc).__name__)

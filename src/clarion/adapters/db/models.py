@@ -7,14 +7,26 @@ files run on SQLite and PostgreSQL and adding a value is one constraint change.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clarion.adapters.db.types import JSONDocument, UTCDateTime, utcnow
+from clarion.domain.archive import Outcome, Trigger
 from clarion.domain.enums import (
     Channel,
     EventType,
@@ -366,3 +378,51 @@ class Anonymisation(Base):
     rows: Mapped[dict[str, Any]] = mapped_column(JSONDocument)  # rows changed, by table
 
     __table_args__ = (Index("ix_anonymisations_anonymised_at", "anonymised_at"),)
+
+
+class ArchiveFileRow(Base):
+    """An archive data file whose rows left the live tables. Written in the same
+    transaction that deletes those rows: a file in the store without a row here
+    is an orphan of a run that died, and holds nothing that was deleted."""
+
+    __tablename__ = "archive_files"
+
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # UTC day of the notifications' created_at
+    run_id: Mapped[uuid.UUID]
+    notification_rows: Mapped[int]
+    event_rows: Mapped[int]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_created_at: Mapped[datetime]
+    last_created_at: Mapped[datetime]
+    first_event_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_archive_files_first_created_at", "first_created_at"),
+        Index("ix_archive_files_first_event_at", "first_event_at"),
+    )
+
+
+class ArchiveRunRow(Base):
+    """One archive pass, manual or scheduled, and how it ended."""
+
+    __tablename__ = "archive_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    trigger: Mapped[Trigger] = mapped_column(str_enum(Trigger, "trigger"))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, "outcome"))
+    older_than_days: Mapped[int]
+    cutoff: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    files: Mapped[int] = mapped_column(default=0, server_default="0")
+    notification_rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    event_rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    orphans_removed: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_archive_runs_started_at", text("started_at DESC")),)
