@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
-from clarion.adapters.db.models import Anonymisation, ArchiveRunRow
+from clarion.adapters.db.models import Anonymisation, ArchiveRunRow, Notification
 from clarion.bootstrap import Container
 from clarion.config import Settings
 from clarion.domain.anonymise import pseudonym_of
 from clarion.domain.archive import Outcome, Trigger, day_of, parse_time
+from clarion.domain.enums import Receipt
 from clarion.domain.time import utcnow
 from clarion.worker.scheduler import archive_when_due
 from tests.conftest import make_settings
@@ -183,6 +184,55 @@ async def test_archived_rows_read_back_by_window_oldest_first_and_anonymised(
     assert sorted(d["id"] for d in events) == sorted(d["id"] for d in expected_events)
     assert all(d["metadata"] is None for d in events if d["userId"] == erased)
     assert any(d["metadata"] is not None for d in events if d["userId"] == kept)
+
+
+class ReceiptDuringFirstWrite:
+    """The real store; while the first file is being written, a late receipt
+    reaches the oldest archivable notification (as a provider webhook would)."""
+
+    def __init__(self, container: Container, target: uuid.UUID) -> None:
+        self._store = container.archive.store
+        self._container = container
+        self._target = target
+        self.location = self._store.location
+        self.fired = False
+
+    async def put(self, name: str, data: bytes) -> None:
+        if not self.fired:
+            self.fired = True
+            async with self._container.sessions() as session:
+                await session.execute(
+                    update(Notification)
+                    .where(Notification.id == self._target)
+                    .values(receipt=Receipt.DELIVERED, updated_at=utcnow())
+                )
+                await session.commit()
+        await self._store.put(name, data)
+
+    async def get(self, name: str) -> bytes:
+        return await self._store.get(name)
+
+    async def delete(self, names: list[str]) -> None:
+        await self._store.delete(names)
+
+    async def names(self) -> list[str]:
+        return await self._store.names()
+
+
+async def test_a_row_that_changes_while_its_file_is_written_is_archived_as_it_is_now(
+    container: Container,
+) -> None:
+    seeded = await seeded_rows(container, total=300)
+    oldest = min(seeded.due(90), key=lambda nid: seeded.notifications[nid])
+    container.archive.store = ReceiptDuringFirstWrite(container, oldest)
+
+    run = await container.archive.run(Trigger.MANUAL, now=seeded.now)
+
+    assert run.notifications == len(seeded.due(90))
+    contents = await assert_each_row_in_one_place(container, seeded)
+    [archived] = [d for d in contents.notifications if d["id"] == str(oldest)]
+    assert archived["receipt"] == "DELIVERED", "the receipt that came late is not lost"
+    assert contents.unregistered == [], "the stale file was removed"
 
 
 def child_settings(settings: Settings) -> dict[str, Any]:

@@ -216,10 +216,10 @@ class ArchiveService:
         while (oldest := await self._ledger.oldest_due(run.cutoff, after)) is not None:
             start, end = day_bounds(day_of(oldest))
             chunk = await self._ledger.chunk(start, min(end, run.cutoff), self._chunk_rows)
-            if not chunk.notifications:  # changed meanwhile: look again
-                continue
-            part += 1
-            file = await self._move(chunk, run, part)
+            file = None
+            if chunk.notifications:  # else the rows changed meanwhile: look again
+                part += 1
+                file = await self._move(chunk, run, part)
             if file is not None:
                 moved.add(file)
                 attempts = 0
