@@ -215,7 +215,12 @@ async def test_no_trace_of_them_is_left_and_their_statistics_stay(stack: Any) ->
     later = await http.post(
         "/notifications",
         headers=admin,
-        json={"userId": user_id, "channel": "EMAIL", "type": "ALERT", "payload": {"subject": "?", "body": "?"}},
+        json={
+            "userId": user_id,
+            "channel": "EMAIL",
+            "type": "ALERT",
+            "payload": {"subject": "?", "body": "?"},
+        },
     )
     assert later.status_code == 201, later.text
     [unsent] = await all_settled(http, admin, [later.json()["id"]], within=20)
