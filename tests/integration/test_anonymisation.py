@@ -8,16 +8,19 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clarion.adapters.cache.memory import MemoryCache
-from clarion.adapters.db.models import Base
+from clarion.adapters.db.models import Base, Event, Notification
 from clarion.bootstrap import Container
+from clarion.domain.time import utcnow
 from tests.conftest import make_settings
 from tests.support.apps import running, signed_in_admin
 from tests.support.databases import REDIS_URL
@@ -43,10 +46,12 @@ class Person:
 
 
 @pytest.fixture
-async def stack(backend: str, database_url: str) -> AsyncIterator[Any]:
-    """Clarion with its workers; on PostgreSQL with the Redis cache."""
+async def stack(backend: str, database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    """Clarion with its workers and an archive folder; on PostgreSQL with the
+    Redis cache."""
     redis_url = REDIS_URL if backend == "postgresql" else None
-    settings = make_settings(database_url=database_url, redis_url=redis_url)
+    archive = (tmp_path / "archive").as_uri()
+    settings = make_settings(database_url=database_url, redis_url=redis_url, archive_url=archive)
     async with running(settings, workers=True) as (http, container):
         admin, _ = await signed_in_admin(
             http, container, f"eraser-{uuid.uuid4().hex[:6]}@example.com"
@@ -128,6 +133,30 @@ async def a_user_with_history(
     return user_id, own, tokens, [*ids, waiting.json()["id"]]
 
 
+async def archive_old(
+    http: httpx.AsyncClient, container: Container, admin: dict[str, str], ids: list[str]
+) -> list[dict[str, Any]]:
+    """Make these notifications 100 days old and archive them; what the archive
+    then reads back."""
+    old = utcnow() - timedelta(days=100)
+    chosen = [uuid.UUID(i) for i in ids]
+    async with container.sessions() as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.id.in_(chosen))
+            .values(created_at=old, updated_at=old)
+        )
+        await session.execute(
+            update(Event).where(Event.notification_id.in_(chosen)).values(timestamp=old)
+        )
+        await session.commit()
+    run = await http.post("/data-pipeline/archive?olderThanDays=90", headers=admin)
+    assert run.status_code == 200, run.text
+    found = [doc async for doc in container.archive.documents("notifications", None, None)]
+    assert {str(i) for i in chosen} <= {doc["id"] for doc in found}
+    return found
+
+
 async def every_row_as_text(container: Container) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     async with container.sessions() as session:
@@ -179,7 +208,9 @@ async def counts(
 async def test_no_trace_of_them_is_left_and_their_statistics_stay(stack: Any) -> None:
     http, container, admin = stack
     person = Person()
-    user_id, own, tokens, _ = await a_user_with_history(http, admin, person)
+    user_id, own, tokens, ids = await a_user_with_history(http, admin, person)
+    archived = await archive_old(http, container, admin, ids[:2])
+    assert any(person.found_in(json.dumps(doc)) for doc in archived)
     before = await counts(http, admin, user_id)
     tables_before = await every_row_as_text(container)
     assert any(person.found_in(" ".join(rows)) for rows in tables_before.values())
@@ -190,7 +221,7 @@ async def test_no_trace_of_them_is_left_and_their_statistics_stay(stack: Any) ->
     body = response.json()
     assert body["alreadyAnonymised"] is False
     assert body["pseudonym"].startswith("anon-")
-    assert body["rows"]["notifications"] >= 6
+    assert body["rows"]["notifications"] >= 4  # two of the six are archived
     assert body["rows"]["cancelled"] == 1
     assert person.found_in(response.text) == []
     await asyncio.sleep(0.1)  # after-commit cache drops
@@ -200,6 +231,9 @@ async def test_no_trace_of_them_is_left_and_their_statistics_stay(stack: Any) ->
         assert left == [], f"{table} still names them: {left[:2]}"
     cached = [entry for entry in await every_cache_entry(container) if person.found_in(entry)]
     assert cached == []
+    after_archive = [doc async for doc in container.archive.documents("notifications", None, None)]
+    assert {doc["id"] for doc in after_archive} >= {doc["id"] for doc in archived}
+    assert [doc for doc in after_archive if person.found_in(json.dumps(doc))] == []
     for kind in ("notifications", "events"):
         for fmt in ("ndjson", "csv"):
             assert person.found_in(await exported(http, admin, kind, fmt)) == []
