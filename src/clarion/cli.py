@@ -41,7 +41,7 @@ def settings_or_exit() -> Settings:
     except ConfigError as exc:
         typer.secho(f"clarion: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.log_sample_rate)
     return settings
 
 
@@ -124,6 +124,10 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        # uvicorn's records reach our JSON root handler (observability/logging.py);
+        # the access line, with its duration, comes from api/correlation.py
+        log_config=None,
+        access_log=False,
         forwarded_allow_ips=settings.trusted_proxies,
     )
 
@@ -157,6 +161,10 @@ def api(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        # uvicorn's records reach our JSON root handler (observability/logging.py);
+        # the access line, with its duration, comes from api/correlation.py
+        log_config=None,
+        access_log=False,
         forwarded_allow_ips=settings.trusted_proxies,
     )
 

@@ -114,6 +114,13 @@ class Settings(BaseSettings, ChannelSettings):
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: LogFormat = Field(default=LogFormat.JSON, description="`json` or `console`.")
+    log_sample_rate: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of requests and notifications whose info and debug lines are "
+        "written (decided once for each); warnings and errors always are.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted; larger gets 413."
     )

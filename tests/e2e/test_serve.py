@@ -74,6 +74,7 @@ def test_logs_hold_no_password_hash_or_token(workdir: Path) -> None:
         CLARION_ADMIN_EMAIL="ops@example.com",
         CLARION_ADMIN_PASSWORD="admin password from env",
         CLARION_LOG_LEVEL="DEBUG",
+        CLARION_LOG_SAMPLE_RATE="1",  # every line, to look for secrets in
         CLARION_REGISTRATION="open",
     )
     server = Server(workdir, env).start()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from clarion import __version__, heap
 from clarion.api import health
 from clarion.api.body_limit import BodyLimit
+from clarion.api.correlation import CorrelationIds
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
 from clarion.api.openapi import install_openapi
@@ -56,7 +57,7 @@ def create_app(
         settings = container.settings
     elif settings is None:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level, settings.log_format, settings.log_sample_rate)
         server = True
     resolved_settings = settings
 
@@ -88,6 +89,7 @@ def create_app(
     app.add_middleware(RateLimitHeaders)
     install_security(app, resolved_settings)
     app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
+    app.add_middleware(CorrelationIds)  # an id on every answer, refusals too
     install_docs(app)
     app.include_router(health.router)
     app.include_router(auth.router)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from clarion.domain.content import Content
 from clarion.domain.enums import Channel, Priority
+
+# the seed's key for the accepting request's id, in a notification's metadata
+CORRELATION_ID = "correlationId"
 
 
 class Outcome(StrEnum):
@@ -95,3 +100,11 @@ class QueueMessage:
     receipt: tuple[str, int, int] | None = None
     # a retry: handed to a worker no sooner than this (the seed's scheduledFor)
     due_at: datetime | None = None
+    # the id of the request that accepted the notification, for the worker's log lines
+    correlation_id: str | None = None
+
+
+def correlation_of(metadata: Mapping[str, Any] | None) -> str | None:
+    """The correlation id an accepted notification keeps in its metadata."""
+    value = metadata.get(CORRELATION_ID) if metadata else None
+    return value if isinstance(value, str) else None

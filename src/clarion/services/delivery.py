@@ -19,10 +19,11 @@ from clarion.domain.content import (
     as_payload,
     is_templated,
 )
-from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
+from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult, correlation_of
 from clarion.domain.enums import Channel, EventType, NotificationStatus
 from clarion.domain.notifications import NotificationRecord, RetryPolicy, retry_at
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
+from clarion.observability.context import begin_notification, end_scope
 from clarion.observability.logging import get_logger
 from clarion.ports import Provider
 
@@ -117,7 +118,14 @@ class Deliverer:
         slowest send of the batch is done."""
 
         async def one(claimed: Claimed) -> DeliveryOutcome:
-            pairs = await self._send_all(claimed)
+            record = claimed.record
+            # the lines written while it is sent (providers, httpx) are about it;
+            # not beyond: what on_outcome starts serves the whole batch
+            scope = begin_notification(record.id, correlation_of(record.metadata))
+            try:
+                pairs = await self._send_all(claimed)
+            finally:
+                end_scope(scope)
             outcome = self.decide(claimed.record, combined([r for _, r in pairs]), now)
             forget = tuple(address for address, r in pairs if r.forget_recipient)
             if forget:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from clarion.domain.content import ADDRESS_FIELDS, queue_key
-from clarion.domain.delivery import QueueMessage
+from clarion.domain.delivery import CORRELATION_ID, QueueMessage, correlation_of
 from clarion.domain.enums import Channel, NotificationStatus, Priority
 from clarion.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from clarion.domain.identity import Principal, RequestContext, Scope
@@ -121,6 +121,7 @@ class NotificationService:
                 priority=item.priority,
                 attempt=1,
                 key=queue_key(item.channel, item.payload, item.user_id),
+                correlation_id=correlation_of(item.metadata),
             )
             for item in items
             if item.initial_status(now) is S.PENDING
@@ -200,7 +201,7 @@ class NotificationService:
         if priority is not None:
             values["priority"] = priority
         if metadata is not None:
-            values["metadata_"] = metadata
+            values["metadata_"] = keeping_correlation(record.metadata, metadata)
         if scheduled_for is not None or clear_schedule:
             future = scheduled_for is not None and scheduled_for > now
             values["scheduled_for"] = scheduled_for
@@ -219,6 +220,7 @@ class NotificationService:
                 priority=priority or record.priority,
                 attempt=1,
                 key=queue_key(record.channel, record.payload, record.user_id),
+                correlation_id=correlation_of(record.metadata),
             )
             uow.after_commit(lambda: self.publish([message]))
         return await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
@@ -244,6 +246,12 @@ class NotificationService:
     async def _status(self, uow: UnitOfWork, notification_id: uuid.UUID) -> str:
         record = await uow.notifications.get(notification_id)
         return record.status.value if record else "gone"
+
+
+def keeping_correlation(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """An edit replaces the metadata, but not the id of the request that accepted it."""
+    correlation = correlation_of(old)
+    return new if correlation is None else {**new, CORRELATION_ID: correlation}
 
 
 def may_see(principal: Principal, user_id: uuid.UUID) -> bool:
@@ -308,6 +316,7 @@ async def redrive(
         priority=record.priority,
         attempt=1,
         key=queue_key(record.channel, record.payload, record.user_id),
+        correlation_id=correlation_of(record.metadata),
     )
     uow.after_commit(lambda: service.publish([message]))
     refreshed = await uow.notifications.get(notification_id)

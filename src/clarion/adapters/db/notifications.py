@@ -28,7 +28,7 @@ from clarion.adapters.db.models import Event, Notification, User
 from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
 from clarion.adapters.db.writes import Writes
 from clarion.domain.content import queue_key
-from clarion.domain.delivery import QueueMessage
+from clarion.domain.delivery import QueueMessage, correlation_of
 from clarion.domain.enums import EventType, NotificationStatus, Priority
 from clarion.domain.notifications import (
     CANCELLABLE,
@@ -196,6 +196,7 @@ class SqlNotifications:
                 Notification.priority,
                 Notification.attempts,
                 Notification.payload,
+                Notification.metadata_,
             )
             .execution_options(synchronize_session=False)
         )
@@ -207,6 +208,7 @@ class SqlNotifications:
                 priority=row.priority,
                 attempt=row.attempts + 1,
                 key=queue_key(row.channel, row.payload, row.user_id),
+                correlation_id=correlation_of(row.metadata_),
             )
             for row in result
         ]

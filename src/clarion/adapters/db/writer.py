@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sqlite3
 import time
 from collections.abc import Callable
@@ -88,7 +89,11 @@ class SqliteWriter:
         An `urgent` job (URGENT notifications) goes ahead of every job that is
         not, and urgent jobs are committed in a group of their own."""
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="sqlite-writer")
+            # a context of its own: it outlives the request that happened to start
+            # it, and must not log with that request's correlation id
+            self._task = asyncio.create_task(
+                self._loop(), name="sqlite-writer", context=contextvars.Context()
+            )
         future = asyncio.get_running_loop().create_future()
         queued = _Queued(job, future, rows=max(1, rows), urgent=urgent)
         if urgent:

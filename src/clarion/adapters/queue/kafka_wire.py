@@ -63,7 +63,9 @@ def encode(message: QueueMessage) -> bytes:
         "priority": message.priority.value,
         "scheduledFor": message.due_at.isoformat() if message.due_at else None,
         "metadata": {
-            "correlationId": str(message.notification_id),
+            # the accepting request's id; messages of a notification accepted before
+            # correlation ids were kept carry its own id, as every message once did
+            "correlationId": message.correlation_id or str(message.notification_id),
             "attempt": message.attempt,
             "createdAt": utcnow().isoformat(),
         },
@@ -75,6 +77,7 @@ def decode(raw: Message) -> QueueMessage:
     body = json.loads(raw.value() or b"{}")
     key = raw.key()
     due = body.get("scheduledFor")
+    correlation = body["metadata"].get("correlationId")
     return QueueMessage(
         notification_id=uuid.UUID(body["id"]),
         user_id=uuid.UUID(body["userId"]),
@@ -84,6 +87,7 @@ def decode(raw: Message) -> QueueMessage:
         key=key.decode() if isinstance(key, bytes) else str(key or ""),
         receipt=(str(raw.topic()), int(raw.partition() or 0), int(raw.offset() or 0)),
         due_at=datetime.fromisoformat(due) if due else None,
+        correlation_id=correlation if isinstance(correlation, str) else None,
     )
 
 

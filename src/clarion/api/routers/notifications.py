@@ -41,11 +41,13 @@ from clarion.api.openapi import errors
 from clarion.api.responses import Json
 from clarion.api.schemas import Moment
 from clarion.bootstrap import Container
+from clarion.domain.delivery import CORRELATION_ID
 from clarion.domain.enums import Channel, NotificationStatus, NotificationType, Priority
 from clarion.domain.errors import ClarionError, InvalidInput, field_error
 from clarion.domain.identity import Principal, Scope
 from clarion.domain.notifications import NewNotification
 from clarion.domain.pipeline import NotificationQuery, Page
+from clarion.observability.context import current_correlation_id
 from clarion.ports import UnitOfWork
 from clarion.services.cache_keys import (
     NOTIFICATION_TTL,
@@ -69,14 +71,19 @@ IdempotencyKey = Annotated[
 ]
 
 
-def new_notification(body: AnyNotification) -> NewNotification:
+def new_notification(body: AnyNotification, correlation_id: str | None) -> NewNotification:
+    """`correlation_id`: the accepting request's, kept in the metadata (the
+    caller's own metadata is kept; a correlationId of theirs is replaced)."""
+    metadata = body.metadata
+    if correlation_id is not None:
+        metadata = {**(metadata or {}), CORRELATION_ID: correlation_id}
     return NewNotification(
         user_id=body.user_id,
         channel=body.channel,
         type=body.type,
         priority=body.priority,
         payload=payload_of(body),
-        metadata=body.metadata,
+        metadata=metadata,
         scheduled_for=body.scheduled_for,
     )
 
@@ -121,7 +128,7 @@ async def create_notification(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def handle() -> tuple[int, Any]:
-        item = new_notification(body)
+        item = new_notification(body, current_correlation_id())
         if refused := url_refusal(container, item):
             raise refused
         container.notifications.authorize(principal, [item])
@@ -155,9 +162,12 @@ async def create_batch(
     async def handle() -> tuple[int, Any]:
         valid: list[tuple[int, NewNotification]] = []
         results: dict[int, BatchItemResult] = {}
+        correlation_id = current_correlation_id()  # the request's, for every item
         for index, raw in enumerate(body.notifications):
             try:
-                item = new_notification(NotificationCreateAdapter.validate_python(raw))
+                item = new_notification(
+                    NotificationCreateAdapter.validate_python(raw), correlation_id
+                )
             except ValidationError as exc:
                 results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
                 continue

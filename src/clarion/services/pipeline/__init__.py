@@ -23,6 +23,7 @@ from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
 from clarion.services.pipeline.consent import consent
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
+from clarion.services.pipeline.outcome_log import log_outcomes
 from clarion.services.pipeline.record import Recorder
 from clarion.services.pipeline.render import render
 from clarion.services.rendering import Renderer
@@ -85,6 +86,7 @@ class DeliveryPipeline:
         await schedule_retries(self._uow_factory, self._queue, claimed, outcomes, stored)
         await announce_dead_letters(self._queue, claimed, outcomes, stored)
         await forget_notifications(self._cache, {o.notification_id: o.user_id for o in outcomes})
+        log_outcomes(messages, outcomes, stored)
         return outcomes
 
     def _hurried(self) -> UnitOfWork:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from clarion.domain.content import queue_key
-from clarion.domain.delivery import QueueMessage
+from clarion.domain.delivery import QueueMessage, correlation_of
 from clarion.domain.enums import NotificationStatus
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
 from clarion.observability.logging import get_logger
@@ -28,6 +28,7 @@ def as_message(claimed: Claimed) -> QueueMessage:
         priority=record.priority,
         attempt=record.attempts,
         key=queue_key(record.channel, record.payload, record.user_id),
+        correlation_id=correlation_of(record.metadata),
     )
 
 
