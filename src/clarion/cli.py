@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import prometheus_client
 import typer
 import uvicorn
 
@@ -152,12 +155,17 @@ def api(
         )
         raise typer.Exit(2)
     secrets_or_exit(settings)
+    processes = workers or settings.api_workers
+    if processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # each server process writes its metrics to files here; any of them,
+        # scraped, answers for all (a new folder: no counts of an earlier run)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="clarion-metrics-")
     uvicorn.run(
         "clarion.api.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.api_workers,
+        workers=processes,
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
@@ -203,6 +211,8 @@ async def run_background(settings: Settings, *, workers: bool, schedule: bool) -
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if settings.metrics_port is not None:
+        prometheus_client.start_http_server(settings.metrics_port, addr=settings.host)
     background = await start(container, workers=workers, schedule=schedule)
     heap.settle()
     try:

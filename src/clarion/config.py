@@ -121,6 +121,19 @@ class Settings(BaseSettings, ChannelSettings):
         description="Share of requests and notifications whose info and debug lines are "
         "written (decided once for each); warnings and errors always are.",
     )
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics at `/metrics` on the API's port."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `/metrics` asks for `Authorization: Bearer <token>`.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="A port of its own for `/metrics` (workers and schedulers need one).",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted; larger gets 413."
     )

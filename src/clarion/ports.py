@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from clarion.domain.anonymise import AnonymisationStats, Anonymised
 from clarion.domain.audit import AuditPage, AuditQuery, AuditStats
 from clarion.domain.contacts import DeviceRecord, Suppression
-from clarion.domain.dashboard import DashboardFigures
+from clarion.domain.dashboard import DashboardFigures, Waiting
 from clarion.domain.delivery import OutgoingMessage, QueueMessage, SendResult
 from clarion.domain.enums import Priority, Role
 from clarion.domain.identity import ApiKey, AuditEntry, RefreshToken, UserAccount
@@ -241,6 +241,8 @@ class AnonymisationRepository(Protocol):
 
 class DashboardReader(Protocol):
     async def figures(self, now: datetime) -> DashboardFigures: ...
+
+    async def waiting(self) -> Waiting: ...
 
 
 class WriteConflict(Exception):

@@ -120,6 +120,8 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/data-pipeline/export/events"): admin_only(200),
     ("DELETE", "/data-pipeline/anonymize/{user_id}"): admin_only(200),
     ("GET", "/data-pipeline/anonymization/stats"): admin_only(200),
+    # Prometheus scrapes without a credential unless CLARION_METRICS_TOKEN is set
+    ("GET", "/metrics"): dict.fromkeys(Caller, 200),
     ("POST", "/data-pipeline/archive"): admin_only(200),
     ("GET", "/data-pipeline/archive/stats"): admin_only(200),
     # Provider webhooks answer to the provider's signature, never to a Clarion
@@ -238,6 +240,8 @@ async def add_device(container: Container, user_id: uuid.UUID) -> uuid.UUID:
 def body_problem(
     response: httpx.Response, endpoint: Endpoint, caller: Caller, world: World, call: Call
 ) -> str | None:
+    if endpoint == ("GET", "/metrics"):
+        return None if "http_requests_total" in response.text else "no exposition"
     if endpoint[1].startswith("/data-pipeline/export/"):
         kind = response.headers.get("content-type", "")
         return None if kind.startswith("application/x-ndjson") else f"answered {kind}"

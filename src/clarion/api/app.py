@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from clarion import __version__, heap
 from clarion.api import health
+from clarion.api import metrics as prometheus
 from clarion.api.body_limit import BodyLimit
 from clarion.api.correlation import CorrelationIds
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
+from clarion.api.metrics import RequestMetrics
 from clarion.api.openapi import install_openapi
 from clarion.api.rate_headers import RateLimitHeaders
 from clarion.api.routers import (
@@ -90,8 +92,10 @@ def create_app(
     install_security(app, resolved_settings)
     app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
     app.add_middleware(CorrelationIds)  # an id on every answer, refusals too
+    app.add_middleware(RequestMetrics)  # outermost: times every answer, refusals too
     install_docs(app)
     app.include_router(health.router)
+    app.include_router(prometheus.router)
     app.include_router(auth.router)
     app.include_router(inbox.router)
     app.include_router(users.router)

@@ -23,3 +23,13 @@ class DashboardFigures:
     dead_letters: int  # FAILED, all time
     oldest_waiting: tuple[uuid.UUID, datetime] | None  # the oldest PENDING notification
     lanes: dict[str, dict[str, int]] = field(default_factory=dict)  # see backlog()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What waits, for the metrics: read at most every few seconds."""
+
+    dead_letters: int  # FAILED, all time
+    pending: int  # due now or retrying
+    scheduled: int  # for later, or deferred by quiet hours
+    oldest_pending: datetime | None  # when the oldest PENDING one was accepted

@@ -16,8 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
+from clarion.observability import tracing
 from clarion.observability.logging import get_logger
+from clarion.observability.metrics import CIRCUIT_STATE, PROVIDER_DURATION, PROVIDER_RATE_LIMITED
 from clarion.ports import Provider
 
 log = get_logger(__name__)
@@ -27,6 +31,9 @@ class Circuit(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+CIRCUIT_CODES = {Circuit.CLOSED: 0, Circuit.HALF_OPEN: 1, Circuit.OPEN: 2}
 
 
 @dataclass
@@ -78,9 +85,26 @@ class Guarded:
     breaker: CircuitBreaker | None
     slots: asyncio.Semaphore
 
+    def __post_init__(self) -> None:
+        self._timers = {
+            outcome: PROVIDER_DURATION.labels(self.name, outcome.value) for outcome in Outcome
+        }
+        self._rate_limited = PROVIDER_RATE_LIMITED.labels(self.name)
+        self._circuit = CIRCUIT_STATE.labels(self.name) if self.breaker is not None else None
+        self.show_circuit()
+
     @property
     def name(self) -> str:
         return self.provider.name
+
+    def observe(self, result: SendResult, seconds: float) -> None:
+        self._timers[result.outcome].observe(seconds)
+        if result.outcome is Outcome.RETRY and result.retry_after is not None:
+            self._rate_limited.inc()  # the provider said when to come back
+
+    def show_circuit(self) -> None:
+        if self._circuit is not None and self.breaker is not None:
+            self._circuit.set(CIRCUIT_CODES[self.breaker.state])
 
 
 class ChannelRoute:
@@ -97,15 +121,22 @@ class ChannelRoute:
             breaker = guarded.breaker
             if breaker is not None and not breaker.allow():
                 continue
+            started = time.perf_counter()
             try:
-                result = await self._attempt(guarded, message)
+                if tracing.active():
+                    result = await self._traced(guarded, message)
+                else:
+                    result = await self._attempt(guarded, message)
             except BaseException:
                 if breaker is not None:  # cancelled: a probe must not stay out for ever
                     breaker.record(fault=True)
+                    guarded.show_circuit()
                 raise
+            guarded.observe(result, time.perf_counter() - started)
             if breaker is not None:
                 before = breaker.record(result.provider_fault)
                 if before is not breaker.state:
+                    guarded.show_circuit()
                     log.warning(
                         "delivery.circuit.changed", provider=guarded.name, circuit=breaker.state
                     )
@@ -116,6 +147,19 @@ class ChannelRoute:
             return last
         wait = min(g.breaker.wait_left() for g in self.chain if g.breaker is not None)
         return SendResult.retry(self.name, f"{self.name}: circuit open", retry_after=wait)
+
+    async def _traced(self, guarded: Guarded, message: OutgoingMessage) -> SendResult:
+        """The provider call as a client span of the notification's delivery."""
+        with tracing.tracer().start_as_current_span(
+            f"send {guarded.name}", kind=SpanKind.CLIENT
+        ) as span:
+            span.set_attribute("clarion.provider", guarded.name)
+            span.set_attribute("clarion.channel", message.channel.value)
+            result = await self._attempt(guarded, message)
+            span.set_attribute("clarion.outcome", result.outcome.value)
+            if result.outcome is not Outcome.SENT:
+                span.set_status(Status(StatusCode.ERROR, result.outcome.value))
+            return result
 
     async def _attempt(self, guarded: Guarded, message: OutgoingMessage) -> SendResult:
         name, own = guarded.name, guarded.breaker is not None

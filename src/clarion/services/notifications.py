@@ -20,6 +20,7 @@ from clarion.domain.notifications import (
 )
 from clarion.domain.pipeline import NotificationQuery, Page
 from clarion.domain.time import utcnow
+from clarion.observability.metrics import count_notifications
 from clarion.ports import Queue, UnitOfWork
 from clarion.services.outbox import Confirmations, publish_committed
 from clarion.services.users import audit_entry, require_admin
@@ -128,6 +129,12 @@ class NotificationService:
         ]
         if ready:
             uow.after_commit(lambda: self.publish(ready))
+        accepted = [(i.channel.value, i.priority.value, i.initial_status(now).value) for i in items]
+
+        async def counted() -> None:
+            count_notifications(accepted)
+
+        uow.after_commit(counted)
         return [stored(item, now) for item in items]
 
     def authorize(self, principal: Principal, items: Sequence[NewNotification]) -> None:
@@ -233,7 +240,14 @@ class NotificationService:
             raise Conflict(
                 f"The notification is already {await self._status(uow, notification_id)}."
             )
-        return await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
+        record = await self.visible(uow, principal, notification_id, Scope.NOTIFICATIONS_WRITE)
+        cancelled = [(record.channel.value, record.priority.value, S.CANCELLED.value)]
+
+        async def counted() -> None:
+            count_notifications(cancelled)
+
+        uow.after_commit(counted)
+        return record
 
     async def _writable(
         self, uow: UnitOfWork, principal: Principal, notification_id: uuid.UUID

@@ -10,6 +10,7 @@ from clarion.bootstrap import Container
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.observability.logging import get_logger
+from clarion.worker import gauges
 from clarion.worker.consumer import Consumer
 from clarion.worker.scheduler import Scheduler, archive_when_due
 
@@ -89,5 +90,7 @@ async def start(container: Container, *, workers: bool, schedule: bool) -> Backg
         container.routes.announce()
     for consumer in running:
         background.tasks.append(asyncio.create_task(consumer.run(background.stop)))
+    refresher = gauges.refresh(container, background.stop, consumers=bool(running))
+    background.tasks.append(asyncio.create_task(refresher))
     log.info("worker.started", consumers=len(running), scheduler=schedule)
     return background

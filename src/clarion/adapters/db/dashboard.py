@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from clarion.adapters.db.models import Event, Notification
-from clarion.domain.dashboard import DashboardFigures, StatusCount
+from clarion.domain.dashboard import DashboardFigures, StatusCount, Waiting
 from clarion.domain.enums import Channel, EventType, NotificationStatus
 from clarion.ports import NotificationRepository
 
@@ -39,6 +39,21 @@ class SqlDashboard:
             ),
             oldest_waiting=await self._oldest_waiting(),
             lanes=await self._notifications.backlog(),
+        )
+
+    async def waiting(self) -> Waiting:
+        rows = await self._session.execute(
+            select(Notification.status, func.count())
+            .where(Notification.status.in_([S.FAILED, S.PENDING, S.SCHEDULED]))
+            .group_by(Notification.status)
+        )
+        counts = {NotificationStatus(status): int(n) for status, n in rows}
+        oldest = await self._oldest_waiting()
+        return Waiting(
+            dead_letters=counts.get(S.FAILED, 0),
+            pending=counts.get(S.PENDING, 0),
+            scheduled=counts.get(S.SCHEDULED, 0),
+            oldest_pending=oldest[1] if oldest else None,
         )
 
     async def _counts(self, hour: datetime, day: datetime) -> list[StatusCount]:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from clarion.adapters.db import metrics as db_metrics
 from clarion.adapters.db.unit_of_work import SqlUnitOfWork
 from clarion.adapters.db.writer import SqliteWriter, sqlite_pragmas
 from clarion.adapters.db.writes import GroupedWrites, SessionWrites
@@ -66,6 +67,9 @@ class Database:
                 hide_parameters=True,
             )
             self.reader = self.engine
+        db_metrics.install(self.engine.sync_engine)
+        if self.reader is not self.engine:
+            db_metrics.install(self.reader.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
 

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from clarion.adapters.db import metrics as db_metrics
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -161,6 +162,7 @@ class SqliteWriter:
             )
             event.listen(engine, "connect", sqlite_pragmas)
             event.listen(engine, "connect", _no_autocheckpoint)
+            db_metrics.install(engine)
             self._engine = engine
         return self._engine
 

@@ -22,6 +22,16 @@ from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.domain.time import utcnow
+from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics
+
+# the topics a Kafka deployment would use, so both queues report alike
+LANE_TOPICS = {
+    Priority.URGENT: "notifications.urgent",
+    Priority.HIGH: "notifications.high",
+    Priority.MEDIUM: "notifications",
+    Priority.LOW: "notifications.low",
+}
+RETRY_TOPIC = "notifications.retry"
 
 
 class EmbeddedQueue:
@@ -58,6 +68,7 @@ class EmbeddedQueue:
             self._lanes[message.priority].append(message)
         if messages:
             self._arrived.set()
+            count_topics(PUBLISHED, (LANE_TOPICS[m.priority] for m in messages))
 
     async def consume(
         self, max_messages: int, wait_seconds: float, lanes: Sequence[Priority] = LANES
@@ -67,6 +78,7 @@ class EmbeddedQueue:
             self._requeue_expired()
             taken = self._take(max_messages, lanes)
             if taken:
+                CONSUMED.labels(LANE_TOPICS[taken[0].priority]).inc(len(taken))
                 return taken
             now = time.monotonic()
             if now >= deadline:
@@ -117,6 +129,8 @@ class EmbeddedQueue:
     async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
         for message in messages:
             self._retries.push(message)
+        if messages:
+            PUBLISHED.labels(RETRY_TOPIC).inc(len(messages))
 
     async def relay_retries(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

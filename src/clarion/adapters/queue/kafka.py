@@ -29,6 +29,7 @@ from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.observability.logging import get_logger
+from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics
 
 log = get_logger(__name__)
 LANE_SUFFIX = {
@@ -191,6 +192,7 @@ class KafkaQueue:
                     await asyncio.sleep(0.01)
         try:
             await asyncio.gather(*futures)
+            count_topics(PUBLISHED, (topic for topic, _ in routed))
         except KafkaException as exc:
             error = exc.args[0]
             if error.fatal() or error.code() in MISSING_TOPIC | {KafkaError._MSG_TIMED_OUT}:
@@ -228,6 +230,8 @@ class KafkaQueue:
                 remaining = max(0.0, deadline - time.monotonic())
                 await reader.fetch(min(remaining, 0.5) if idle else 0.0)
             taken = self._take(max_messages, lanes)
+            if taken:
+                CONSUMED.labels(self.lane_topics[taken[0].priority]).inc(len(taken))
             if taken or time.monotonic() >= deadline:
                 return taken
 

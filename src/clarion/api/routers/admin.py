@@ -39,6 +39,7 @@ from clarion.api.schemas import (
 )
 from clarion.domain.enums import EventType
 from clarion.domain.time import utcnow
+from clarion.observability import metrics as prometheus
 from clarion.services import api_keys, users
 from clarion.services.cache_keys import notification_key, user_tag
 from clarion.services.dashboard import circuit_states, dashboard
@@ -253,7 +254,16 @@ async def admin_dashboard(
     return await dashboard(uow, container.cache, utcnow(), local=local)
 
 
-@router.get("/metrics", summary="Queue depth per lane and cache hit counts")
+@router.get("/metrics", summary="Queue depth per lane, cache hit counts and notification totals")
 async def metrics(principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
+    """The JSON view of a few of the figures `GET /metrics` serves to Prometheus,
+    read from the same registry (and so, on a server of several processes, from
+    all of them)."""
     require_admin(principal)
-    return {"queue": container.queue_depth(), "cache": container.cache_stats.as_dict()}
+    return {
+        "queue": container.queue_depth(),
+        "cache": container.cache_stats.as_dict(),
+        "notifications": prometheus.totals("notifications_total", "status"),
+        "failed": prometheus.totals("notifications_failed_total", "reason"),
+        "published": prometheus.totals("kafka_messages_published_total", "topic"),
+    }

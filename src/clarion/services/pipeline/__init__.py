@@ -23,6 +23,7 @@ from clarion.services.inbox import announce_sent
 from clarion.services.pipeline.claim import claim
 from clarion.services.pipeline.consent import consent
 from clarion.services.pipeline.effects import announce_dead_letters, schedule_retries
+from clarion.services.pipeline.measure import measure
 from clarion.services.pipeline.outcome_log import log_outcomes
 from clarion.services.pipeline.record import Recorder
 from clarion.services.pipeline.render import render
@@ -68,6 +69,7 @@ class DeliveryPipeline:
         claimed = await claim(units, [m.notification_id for m in messages], claimed_at)
         if not claimed:
             return []
+        records = {c.record.id: c.record for c in claimed}
         recorder = Recorder(units, self._clock, claimed_at=claimed_at)
         try:
             claimed, outcomes = await consent(
@@ -81,6 +83,7 @@ class DeliveryPipeline:
             outcomes += await self._deliverer.deliver(claimed, self._clock(), recorder.add)
         finally:
             stored = await recorder.finish()
+        measure(records, outcomes, stored, self._clock())
         if self._fanout is not None:
             await announce_sent(self._fanout, claimed, outcomes, stored, self._clock())
         await schedule_retries(self._uow_factory, self._queue, claimed, outcomes, stored)
