@@ -22,6 +22,7 @@ from clarion.bootstrap import Container, build_container
 from clarion.config import ConfigError, Settings, load_settings, unknown_variables
 from clarion.domain.enums import Role
 from clarion.domain.errors import ClarionError
+from clarion.observability import tracing
 from clarion.observability.logging import configure_logging
 from clarion.services.admins import FirstAdmin, ensure_first_admin
 from clarion.worker.runtime import start
@@ -213,6 +214,7 @@ async def run_background(settings: Settings, *, workers: bool, schedule: bool) -
         loop.add_signal_handler(signum, stop.set)
     if settings.metrics_port is not None:
         prometheus_client.start_http_server(settings.metrics_port, addr=settings.host)
+    tracing.configure()
     background = await start(container, workers=workers, schedule=schedule)
     heap.settle()
     try:

@@ -35,8 +35,10 @@ from clarion.api.routers import (
     webhooks,
 )
 from clarion.api.security import install_security
+from clarion.api.tracing import TraceRequests
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
+from clarion.observability import tracing
 from clarion.observability.logging import configure_logging, get_logger
 from clarion.worker.runtime import start
 
@@ -71,6 +73,7 @@ def create_app(
         log.info("api.started", version=__version__, database=dialect)
         background = await start(app.state.container, workers=workers, schedule=workers)
         if server:
+            tracing.configure()
             heap.settle()
         try:
             yield
@@ -86,12 +89,16 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Clarion makes its own spans (api/tracing.py), only while tracing is on;
+        # FastAPI's would also send validation failures' text to an OTel log
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
     install_security(app, resolved_settings)
     app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
     app.add_middleware(CorrelationIds)  # an id on every answer, refusals too
+    app.add_middleware(TraceRequests)  # the request's span, when tracing is on
     app.add_middleware(RequestMetrics)  # outermost: times every answer, refusals too
     install_docs(app)
     app.include_router(health.router)

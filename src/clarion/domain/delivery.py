@@ -102,6 +102,8 @@ class QueueMessage:
     due_at: datetime | None = None
     # the id of the request that accepted the notification, for the worker's log lines
     correlation_id: str | None = None
+    # the W3C trace context of the publish, while tracing is on (a Kafka header)
+    traceparent: str | None = None
 
 
 def correlation_of(metadata: Mapping[str, Any] | None) -> str | None:

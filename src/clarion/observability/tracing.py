@@ -89,6 +89,11 @@ def context_of(traceparent: str | None) -> context.Context | None:
     return found if span.get_span_context().is_valid else None
 
 
+def new_trace() -> context.Context:
+    """A context with no span in it: what starts a trace of its own."""
+    return context.Context()
+
+
 def link_to(traceparent: str | None) -> Link | None:
     found = context_of(traceparent)
     if found is None:

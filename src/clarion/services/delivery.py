@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -23,6 +24,7 @@ from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult, correl
 from clarion.domain.enums import Channel, EventType, NotificationStatus
 from clarion.domain.notifications import NotificationRecord, RetryPolicy, retry_at
 from clarion.domain.pipeline import Claimed, DeliveryOutcome
+from clarion.observability import tracing
 from clarion.observability.context import begin_notification, end_scope
 from clarion.observability.logging import get_logger
 from clarion.ports import Provider
@@ -112,10 +114,13 @@ class Deliverer:
         batch: Sequence[Claimed],
         now: datetime,
         on_outcome: Callable[[DeliveryOutcome], None] | None = None,
+        traces: Mapping[uuid.UUID, str] | None = None,
     ) -> list[DeliveryOutcome]:
         """Send every notification of the batch; `on_outcome` hears each outcome
         as soon as its provider answered, so it can be recorded before the
-        slowest send of the batch is done."""
+        slowest send of the batch is done. `traces`: the trace context each
+        notification's queue message carried (tracing on): its sends are spans
+        of that trace."""
 
         async def one(claimed: Claimed) -> DeliveryOutcome:
             record = claimed.record
@@ -123,7 +128,10 @@ class Deliverer:
             # not beyond: what on_outcome starts serves the whole batch
             scope = begin_notification(record.id, correlation_of(record.metadata))
             try:
-                pairs = await self._send_all(claimed)
+                if traces is not None:
+                    pairs = await self._traced(claimed, traces.get(record.id))
+                else:
+                    pairs = await self._send_all(claimed)
             finally:
                 end_scope(scope)
             outcome = self.decide(claimed.record, combined([r for _, r in pairs]), now)
@@ -140,6 +148,21 @@ class Deliverer:
             return outcome
 
         return list(await asyncio.gather(*(one(c) for c in batch)))
+
+    async def _traced(
+        self, claimed: Claimed, traceparent: str | None
+    ) -> list[tuple[str, SendResult]]:
+        """The delivery as a consumer span in the notification's own trace."""
+        record = claimed.record
+        with tracing.tracer().start_as_current_span(
+            f"deliver {record.channel.value}",
+            context=tracing.context_of(traceparent),
+            kind=tracing.SpanKind.CONSUMER,
+        ) as span:
+            span.set_attribute("clarion.notification.channel", record.channel.value)
+            span.set_attribute("clarion.notification.priority", record.priority.value)
+            span.set_attribute("clarion.notification.attempt", record.attempts)
+            return await self._send_all(claimed)
 
     async def _send_all(self, claimed: Claimed) -> list[tuple[str, SendResult]]:
         """(address, result) for every address of the notification."""

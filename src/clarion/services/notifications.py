@@ -20,6 +20,7 @@ from clarion.domain.notifications import (
 )
 from clarion.domain.pipeline import NotificationQuery, Page
 from clarion.domain.time import utcnow
+from clarion.observability import tracing
 from clarion.observability.metrics import count_notifications
 from clarion.ports import Queue, UnitOfWork
 from clarion.services.outbox import Confirmations, publish_committed
@@ -146,6 +147,17 @@ class NotificationService:
                 raise refused
 
     async def publish(self, messages: Sequence[QueueMessage]) -> None:
+        if tracing.active():
+            with tracing.tracer().start_as_current_span(
+                "publish notifications", kind=tracing.SpanKind.PRODUCER
+            ) as span:
+                span.set_attribute("messaging.batch.message_count", len(messages))
+                context = tracing.current_traceparent()
+                await self._publish([replace(m, traceparent=context) for m in messages])
+        else:
+            await self._publish(messages)
+
+    async def _publish(self, messages: Sequence[QueueMessage]) -> None:
         if self._confirm:
             await publish_committed(self._queue, self.confirmations, messages)
         else:

@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from clarion.adapters.queue.kafka_reader import MISSING_TOPIC, LaneReader, carry_over_offsets
 from clarion.adapters.queue.kafka_relay import RetryRelay
-from clarion.adapters.queue.kafka_wire import KafkaSettings, Receipt, encode
+from clarion.adapters.queue.kafka_wire import KafkaSettings, Receipt, encode, headers_of
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
@@ -185,6 +185,7 @@ class KafkaQueue:
                         topic,
                         key=message.key.encode(),
                         value=encode(message),
+                        headers=headers_of(message),
                         on_delivery=on_delivery(future),
                     )
                     break

@@ -54,6 +54,9 @@ class KafkaSettings:
         return self.group_id + ".urgent"
 
 
+TRACEPARENT = "traceparent"
+
+
 def encode(message: QueueMessage) -> bytes:
     body = {
         "schemaVersion": SCHEMA_VERSION,
@@ -73,6 +76,22 @@ def encode(message: QueueMessage) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+def headers_of(message: QueueMessage) -> list[tuple[str, str | bytes | None]] | None:
+    """The message's Kafka headers: its trace context, when it carries one."""
+    if message.traceparent is None:
+        return None
+    return [(TRACEPARENT, message.traceparent.encode())]
+
+
+def traceparent_of(raw: Message) -> str | None:
+    found = raw.headers()
+    pairs = found.items() if isinstance(found, dict) else (found or ())
+    for name, value in pairs:
+        if name == TRACEPARENT and isinstance(value, bytes):
+            return value.decode("ascii", errors="replace")
+    return None
+
+
 def decode(raw: Message) -> QueueMessage:
     body = json.loads(raw.value() or b"{}")
     key = raw.key()
@@ -88,6 +107,7 @@ def decode(raw: Message) -> QueueMessage:
         receipt=(str(raw.topic()), int(raw.partition() or 0), int(raw.offset() or 0)),
         due_at=datetime.fromisoformat(due) if due else None,
         correlation_id=correlation if isinstance(correlation, str) else None,
+        traceparent=traceparent_of(raw),
     )
 
 

@@ -8,6 +8,7 @@ per notification.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, Priority
 from clarion.domain.pipeline import DeliveryOutcome
 from clarion.domain.time import utcnow
+from clarion.observability import tracing
 from clarion.ports import Cache, Fanout, Queue, UnitOfWork
 from clarion.services.cache_keys import forget_notifications
 from clarion.services.delivery import Deliverer
@@ -62,6 +64,20 @@ class DeliveryPipeline:
     async def run(self, messages: Sequence[QueueMessage]) -> list[DeliveryOutcome]:
         """One batch: claims are committed before anything is sent, outcomes
         before this returns (and so before the caller acknowledges)."""
+        if not tracing.active():
+            return await self._run(messages, None)
+        # the batch is a trace of its own, linked to each notification's trace
+        traces = {m.notification_id: m.traceparent for m in messages if m.traceparent}
+        links = [link for t in traces.values() if (link := tracing.link_to(t)) is not None]
+        with tracing.tracer().start_as_current_span(
+            "deliver batch", context=tracing.new_trace(), links=links
+        ) as span:
+            span.set_attribute("messaging.batch.message_count", len(messages))
+            return await self._run(messages, traces)
+
+    async def _run(
+        self, messages: Sequence[QueueMessage], traces: dict[uuid.UUID, str] | None
+    ) -> list[DeliveryOutcome]:
         claimed_at = self._clock()  # also the claim's token: outcomes need it to land
         # a batch holds one lane: URGENT work's writes go ahead of others waiting
         urgent = all(m.priority is Priority.URGENT for m in messages)
@@ -80,7 +96,9 @@ class DeliveryPipeline:
             claimed = await render(self._uow_factory, self._templates, claimed)
             if self._unsubscribe is not None:
                 claimed = self._unsubscribe.add_to(claimed, self._clock())
-            outcomes += await self._deliverer.deliver(claimed, self._clock(), recorder.add)
+            outcomes += await self._deliverer.deliver(
+                claimed, self._clock(), recorder.add, traces=traces
+            )
         finally:
             stored = await recorder.finish()
         measure(records, outcomes, stored, self._clock())
