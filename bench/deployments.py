@@ -200,12 +200,13 @@ def announce_seeding(count: int) -> float:
 
 
 @contextmanager
-def embedded(stored: int = 0) -> Iterator[Deployment]:
+def embedded(stored: int = 0, env_extra: dict[str, str] | None = None) -> Iterator[Deployment]:
     """`clarion serve`: SQLite, the in-process queue, one process; with `stored`
-    sent notifications in the database before it starts."""
+    sent notifications in the database before it starts, and `env_extra` added
+    to its environment."""
     workdir = Path(tempfile.mkdtemp(prefix="clarion-bench-"))
     port = free_port()
-    env = base_env()
+    env = base_env(**(env_extra or {}))
     server = None
     try:
         if stored:

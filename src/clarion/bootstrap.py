@@ -33,6 +33,7 @@ from clarion.adapters.token_keys import load_token_keys, shared_secret
 from clarion.config import Settings
 from clarion.domain.notifications import RetryPolicy
 from clarion.domain.webhooks import AddressPolicy
+from clarion.observability import metrics
 from clarion.ports import Cache, Component, Fanout, RateLimiter, UnitOfWork
 from clarion.services.archive import ArchiveService
 from clarion.services.auth import AuthService
@@ -166,6 +167,7 @@ def days_in_ms(days: float) -> int:
 
 
 def build_container(settings: Settings) -> Container:
+    metrics.record(settings.metrics_enabled)
     redis_url = settings.redis_url
     cache = CountingCache(RedisCache.from_url(redis_url) if redis_url else MemoryCache())
     auth = build_auth(settings, cache)

@@ -122,7 +122,8 @@ class Settings(BaseSettings, ChannelSettings):
         "written (decided once for each); warnings and errors always are.",
     )
     metrics_enabled: bool = Field(
-        default=True, description="Serve Prometheus metrics at `/metrics` on the API's port."
+        default=True,
+        description="Record Prometheus metrics and serve them at `/metrics` (off: nothing).",
     )
     metrics_token: SecretStr | None = Field(
         default=None,

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from clarion.api import metrics as api_metrics
 from clarion.bootstrap import Container
+from clarion.observability import metrics
 from tests.conftest import make_settings
 from tests.support.apps import running, signed_in_admin
 from tests.support.notifications import all_settled
@@ -133,9 +134,17 @@ async def test_a_metrics_token_is_asked_for_when_set(database_url: str) -> None:
 
 
 async def test_metrics_can_be_turned_off(database_url: str) -> None:
+    before = samples(metrics.exposition().decode())
     settings = make_settings(database_url=database_url, metrics_enabled=False)
-    async with running(settings) as (http, _):
-        assert (await http.get("/metrics")).status_code == 404
+    try:
+        async with running(settings) as (http, _):
+            assert (await http.get("/metrics")).status_code == 404
+            assert (await http.get("/health/readiness")).status_code == 200
+            after = samples(metrics.exposition().decode())
+    finally:
+        metrics.record(True)
+    # nothing was recorded meanwhile
+    assert total(after, "http_requests_total") == total(before, "http_requests_total")
 
 
 async def test_waiting_work_shows_as_backlog(stack: Any, container: Container) -> None:

@@ -148,6 +148,19 @@ CPU = Gauge(
 )
 
 
+_switch = {"on": True}
+
+
+def recording() -> bool:
+    """Whether this process records metrics (`CLARION_METRICS_ENABLED`): when
+    off, every place that would count returns after this one check."""
+    return _switch["on"]
+
+
+def record(on: bool) -> None:
+    _switch["on"] = on
+
+
 def status_class(status: int) -> str:
     return f"{status // 100}xx"
 
@@ -181,6 +194,8 @@ HTTP = HttpSeries()
 
 def count_notifications(rows: Iterable[tuple[str, str, str]]) -> None:
     """(channel, priority, status) of each notification that reached a status."""
+    if not _switch["on"]:
+        return
     tally: dict[tuple[str, str, str], int] = {}
     for key in rows:
         tally[key] = tally.get(key, 0) + 1
@@ -246,6 +261,8 @@ def set_waiting(dead_letters: int, backlog: dict[str, int], oldest: float) -> No
 
 def count_topics(counter: Counter, topics: Iterable[str]) -> None:
     """One increment per message, by topic."""
+    if not _switch["on"]:
+        return
     tally: dict[str, int] = {}
     for topic in topics:
         tally[topic] = tally.get(topic, 0) + 1

@@ -19,7 +19,7 @@ from enum import StrEnum
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from clarion.domain.delivery import Outcome, OutgoingMessage, SendResult
-from clarion.observability import tracing
+from clarion.observability import metrics, tracing
 from clarion.observability.logging import get_logger
 from clarion.observability.metrics import CIRCUIT_STATE, PROVIDER_DURATION, PROVIDER_RATE_LIMITED
 from clarion.ports import Provider
@@ -98,6 +98,8 @@ class Guarded:
         return self.provider.name
 
     def observe(self, result: SendResult, seconds: float) -> None:
+        if not metrics.recording():
+            return
         self._timers[result.outcome].observe(seconds)
         if result.outcome is Outcome.RETRY and result.retry_after is not None:
             self._rate_limited.inc()  # the provider said when to come back

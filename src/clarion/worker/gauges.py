@@ -34,7 +34,7 @@ async def queue_lag(container: Container) -> None:
 async def refresh(container: Container, stop: asyncio.Event, *, consumers: bool) -> None:
     while not stop.is_set():
         metrics.sample_process()
-        if consumers:
+        if consumers and metrics.recording():
             try:
                 await queue_lag(container)
             except Exception as exc:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clarion.observability.logging import get_logger
-from clarion.observability.metrics import CACHE_DURATION, CACHE_HITS, CACHE_MISSES
+from clarion.observability.metrics import CACHE_DURATION, CACHE_HITS, CACHE_MISSES, recording
 from clarion.ports import Cache
 
 log = get_logger(__name__)
@@ -34,11 +34,11 @@ class CacheStats:
         if hit:
             self.hits += 1
             kind[0] += 1
-            self._counters[name][0].inc()
         else:
             self.misses += 1
             kind[1] += 1
-            self._counters[name][1].inc()
+        if recording():
+            self._counters[name][0 if hit else 1].inc()
 
     def as_dict(self) -> dict[str, object]:
         total = self.hits + self.misses
@@ -55,6 +55,11 @@ class CacheStats:
 
 
 TIMERS = {op: CACHE_DURATION.labels(op) for op in ("get", "set", "fill", "delete", "invalidate")}
+
+
+def timed(operation: str, started: float) -> None:
+    if recording():
+        TIMERS[operation].observe(time.perf_counter() - started)
 
 
 class CountingCache:
@@ -75,7 +80,7 @@ class CountingCache:
             self._failed("get", exc)
             value = None
         finally:
-            TIMERS["get"].observe(time.perf_counter() - started)
+            timed("get", started)
         self.stats.count(key, hit=value is not None)
         return value
 
@@ -88,7 +93,7 @@ class CountingCache:
         except Exception as exc:
             self._failed("set", exc)
         finally:
-            TIMERS["set"].observe(time.perf_counter() - started)
+            timed("set", started)
 
     async def fill(
         self, key: str, value: bytes, ttl_seconds: float, tags: tuple[str, ...] = ()
@@ -100,7 +105,7 @@ class CountingCache:
             self._failed("fill", exc)
             return False
         finally:
-            TIMERS["fill"].observe(time.perf_counter() - started)
+            timed("fill", started)
 
     async def delete(self, *keys: str) -> None:
         started = time.perf_counter()
@@ -109,7 +114,7 @@ class CountingCache:
         except Exception as exc:
             self._failed("delete", exc)
         finally:
-            TIMERS["delete"].observe(time.perf_counter() - started)
+            timed("delete", started)
 
     async def invalidate_tag(self, *tags: str) -> None:
         started = time.perf_counter()
@@ -118,7 +123,7 @@ class CountingCache:
         except Exception as exc:
             self._failed("invalidate", exc)
         finally:
-            TIMERS["invalidate"].observe(time.perf_counter() - started)
+            timed("invalidate", started)
 
     def _failed(self, operation: str, exc: Exception) -> None:
         # An invalidation that failed may leave a stale entry until its TTL: say so.

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from clarion.observability import tracing
-from clarion.observability.metrics import DB_CONNECTIONS, DB_DURATION, DB_ERRORS
+from clarion.observability.metrics import DB_CONNECTIONS, DB_DURATION, DB_ERRORS, recording
 
 KINDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 STARTED = "clarion_started"
@@ -37,7 +37,8 @@ def install(engine: Engine) -> None:
     system = engine.dialect.name
 
     def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        conn.info[STARTED] = time.perf_counter()
+        if recording():
+            conn.info[STARTED] = time.perf_counter()
         if tracing.active() and trace.get_current_span().is_recording():
             span = tracing.tracer().start_span(f"db {kind_of(statement)}", kind=SpanKind.CLIENT)
             span.set_attribute("db.system", system)

@@ -22,7 +22,7 @@ from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.domain.time import utcnow
-from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics
+from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics, recording
 
 # the topics a Kafka deployment would use, so both queues report alike
 LANE_TOPICS = {
@@ -78,7 +78,8 @@ class EmbeddedQueue:
             self._requeue_expired()
             taken = self._take(max_messages, lanes)
             if taken:
-                CONSUMED.labels(LANE_TOPICS[taken[0].priority]).inc(len(taken))
+                if recording():
+                    CONSUMED.labels(LANE_TOPICS[taken[0].priority]).inc(len(taken))
                 return taken
             now = time.monotonic()
             if now >= deadline:
@@ -129,7 +130,7 @@ class EmbeddedQueue:
     async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
         for message in messages:
             self._retries.push(message)
-        if messages:
+        if messages and recording():
             PUBLISHED.labels(RETRY_TOPIC).inc(len(messages))
 
     async def relay_retries(self, stop: asyncio.Event) -> None:

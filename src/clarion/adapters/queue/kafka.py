@@ -29,7 +29,7 @@ from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
 from clarion.observability.logging import get_logger
-from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics
+from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics, recording
 
 log = get_logger(__name__)
 LANE_SUFFIX = {
@@ -231,7 +231,7 @@ class KafkaQueue:
                 remaining = max(0.0, deadline - time.monotonic())
                 await reader.fetch(min(remaining, 0.5) if idle else 0.0)
             taken = self._take(max_messages, lanes)
-            if taken:
+            if taken and recording():
                 CONSUMED.labels(self.lane_topics[taken[0].priority]).inc(len(taken))
             if taken or time.monotonic() >= deadline:
                 return taken

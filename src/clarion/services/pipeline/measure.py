@@ -17,6 +17,7 @@ from clarion.observability.metrics import (
     FAILED,
     count_notifications,
     failure_reason,
+    recording,
 )
 
 
@@ -26,6 +27,8 @@ def measure(
     stored: Collection[uuid.UUID],
     now: datetime,
 ) -> None:
+    if not recording():
+        return
     kept = [o for o in outcomes if o.notification_id in stored]
     count_notifications(
         (o.channel.value, records[o.notification_id].priority.value, o.status.value) for o in kept
