@@ -64,25 +64,28 @@ def checked_window(since: datetime | None, until: datetime | None) -> None:
         )
 
 
-def streamed(
-    container: Container,
-    kind: Kind,
-    filters: ExportFilters,
-    fmt: ExportFormat,
+def started(
+    request: Request,
     principal: Principal,
+    container: Container,
     context: RequestContext,
+    kind: Kind,
+    fmt: ExportFormat | None,
+    filters: ExportFilters,
 ) -> StreamingResponse:
+    """Checked before the first byte: the caller, the window and the format."""
+    require_admin(principal)
+    checked_window(filters.since, filters.until)
+    chosen = chosen_format(fmt, request)
     exporter = Exporter(
-        SqlExportReader(container.database.read_sessions),
-        getattr(container, "archive", None),
-        container.unit_of_work,
+        SqlExportReader(container.database.read_sessions), container.archive, container.unit_of_work
     )
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        exporter.stream(kind, filters, fmt, principal, context),
-        media_type=MEDIA_TYPES[fmt],
+        exporter.stream(kind, filters, chosen, principal, context),
+        media_type=MEDIA_TYPES[chosen],
         headers={
-            "Content-Disposition": f'attachment; filename="{kind}-{stamp}.{fmt.value}"',
+            "Content-Disposition": f'attachment; filename="{kind}-{stamp}.{chosen.value}"',
             "Cache-Control": "no-store",
         },
     )
@@ -114,8 +117,6 @@ async def export_notifications(
 ) -> StreamingResponse:
     """Filters combine with AND; a repeated one matches any of its values. The
     time range is the notification's creation time. Audited as `data.export`."""
-    require_admin(principal)
-    checked_window(since, until)
     filters = ExportFilters(
         since=since,
         until=until,
@@ -125,8 +126,7 @@ async def export_notifications(
         types=values(types),
         include_archived=include_archived,
     )
-    chosen = chosen_format(fmt, request)
-    return streamed(container, "notifications", filters, chosen, principal, context)
+    return started(request, principal, container, context, "notifications", fmt, filters)
 
 
 @router.get(
@@ -151,8 +151,6 @@ async def export_events(
 ) -> StreamingResponse:
     """As the notifications export; the time range is the event's time and
     `type` is the event's type."""
-    require_admin(principal)
-    checked_window(since, until)
     filters = ExportFilters(
         since=since,
         until=until,
@@ -162,5 +160,4 @@ async def export_events(
         types=values(types),
         include_archived=include_archived,
     )
-    chosen = chosen_format(fmt, request)
-    return streamed(container, "events", filters, chosen, principal, context)
+    return started(request, principal, container, context, "events", fmt, filters)
