@@ -105,6 +105,17 @@ checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 [[operations]]
 include-name-regex = "^GET /data-pipeline/audit-logs"
 checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
+
+# an `action` the fuzzer means as the JSON boolean false reaches the server as
+# the text "false": a well-formed action name, which matches no entry (200)
+[[operations]]
+include-name-regex = "^GET /data-pipeline/audit-logs$"
+checks.negative_data_rejection.expected-statuses = ["200", "400", "401", "403", "404", "422"]
+
+# an export window whose `from` is not before its `to` is 422
+[[operations]]
+include-name-regex = "^GET /data-pipeline/export/"
+checks.positive_data_acceptance.expected-statuses = [{ACCEPTED}, "422"]
 """
 
 

@@ -93,6 +93,7 @@ def test_an_update_through_one_api_is_never_served_stale_by_the_other(
         )
         assert patched.status_code == 200
         seen = httpx.get(f"{one}/notifications/{nid}", headers=service).json()["metadata"]
-        stale += seen != metadata
+        # the id of the request that accepted it stays beside what was set
+        stale += {k: v for k, v in seen.items() if k != "correlationId"} != metadata
     print(f"\n20 updates through one process, read back through the other: {stale} stale")
     assert stale == 0
