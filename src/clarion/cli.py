@@ -129,7 +129,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
         http="httptools",
         log_level=settings.log_level.lower(),
         # uvicorn's records reach our JSON root handler (observability/logging.py);
-        # the access line, with its duration, comes from api/correlation.py
+        # the access line, with its duration, comes from api/observe.py
         log_config=None,
         access_log=False,
         forwarded_allow_ips=settings.trusted_proxies,
@@ -171,7 +171,7 @@ def api(
         http="httptools",
         log_level=settings.log_level.lower(),
         # uvicorn's records reach our JSON root handler (observability/logging.py);
-        # the access line, with its duration, comes from api/correlation.py
+        # the access line, with its duration, comes from api/observe.py
         log_config=None,
         access_log=False,
         forwarded_allow_ips=settings.trusted_proxies,

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from clarion.api.correlation import CorrelationIds
+from clarion.api.observe import ObserveRequests
 from clarion.observability.context import keeps_notification
 from clarion.observability.logging import get_logger
 from tests.support.logs import LogLines, json_logs
@@ -35,7 +35,7 @@ async def chatty(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-APP = CorrelationIds(Starlette(routes=[Route("/", chatty)]))
+APP = ObserveRequests(Starlette(routes=[Route("/", chatty)]))
 
 
 async def get(path: str, correlation_id: str) -> httpx.Response:

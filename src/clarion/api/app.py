@@ -11,10 +11,9 @@ from clarion import __version__, heap
 from clarion.api import health
 from clarion.api import metrics as prometheus
 from clarion.api.body_limit import BodyLimit
-from clarion.api.correlation import CorrelationIds
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
-from clarion.api.metrics import RequestMetrics
+from clarion.api.observe import ObserveRequests
 from clarion.api.openapi import install_openapi
 from clarion.api.rate_headers import RateLimitHeaders
 from clarion.api.routers import (
@@ -35,7 +34,6 @@ from clarion.api.routers import (
     webhooks,
 )
 from clarion.api.security import install_security
-from clarion.api.tracing import TraceRequests
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
 from clarion.observability import tracing
@@ -89,7 +87,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        # Clarion makes its own spans (api/tracing.py), only while tracing is on;
+        # Clarion makes its own spans (api/observe.py), only while tracing is on;
         # FastAPI's would also send validation failures' text to an OTel log
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
@@ -97,9 +95,8 @@ def create_app(
     app.add_middleware(RateLimitHeaders)
     install_security(app, resolved_settings)
     app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
-    app.add_middleware(CorrelationIds)  # an id on every answer, refusals too
-    app.add_middleware(TraceRequests)  # the request's span, when tracing is on
-    app.add_middleware(RequestMetrics)  # outermost: times every answer, refusals too
+    # outermost: every answer, refusals too, has its id, access line, metrics, span
+    app.add_middleware(ObserveRequests)
     install_docs(app)
     app.include_router(health.router)
     app.include_router(prometheus.router)

@@ -1,6 +1,4 @@
-"""`GET /metrics` for Prometheus, and the middleware that times every request
-by its route template (a path no route matched counts as `unmatched`, so
-random paths cannot grow the number of series)."""
+"""`GET /metrics` for Prometheus (api/observe.py counts the requests)."""
 
 from __future__ import annotations
 
@@ -9,9 +7,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.types import Message, Receive, Scope, Send
 
-from clarion.api.middleware import HttpMiddleware
 from clarion.bootstrap import Container
 from clarion.domain.errors import NotFound, Unauthorized
 from clarion.domain.time import utcnow
@@ -21,27 +17,6 @@ from clarion.observability.logging import get_logger
 log = get_logger(__name__)
 router = APIRouter(tags=["health"])
 REFRESH_SECONDS = 10.0  # the database's waiting counts, at most this often
-
-
-class RequestMetrics(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not metrics.recording():
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            metrics.HTTP.observe(route, scope["method"], status, time.perf_counter() - started)
 
 
 class WaitingGauges:

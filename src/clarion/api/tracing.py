@@ -1,41 +1,34 @@
-"""The HTTP server span of each request, continuing an incoming W3C
-`traceparent`. Nothing happens when tracing is off."""
+"""The HTTP server span of a request, continuing an incoming W3C
+`traceparent` (api/observe.py opens it only while tracing is on)."""
 
 from __future__ import annotations
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
-from starlette.types import Message, Receive, Scope, Send
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from clarion.api.middleware import HttpMiddleware
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from starlette.types import Scope
+
 from clarion.observability import tracing
 
 
-class TraceRequests(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not tracing.active():
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        method = scope["method"]
-        status = 500
+@contextmanager
+def request_span(scope: Scope) -> Iterator[Span]:
+    """The request's span, current while the app answers."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    method = scope["method"]
+    with tracing.tracer().start_as_current_span(
+        method, context=tracing.extracted(headers), kind=SpanKind.SERVER
+    ) as span:
+        span.set_attribute("http.request.method", method)
+        yield span
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
 
-        with tracing.tracer().start_as_current_span(
-            f"{method}", context=tracing.extracted(headers), kind=SpanKind.SERVER
-        ) as span:
-            span.set_attribute("http.request.method", method)
-            try:
-                await self.app(scope, receive, sending)
-            finally:
-                route = getattr(scope.get("route"), "path", None)
-                if route is not None:
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+def close(span: Span, method: str, route: str | None, status: int) -> None:
+    """What the span learns once the request is answered."""
+    if route is not None:
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
