@@ -16,6 +16,7 @@ from clarion.bootstrap import Container
 from clarion.observability import metrics
 from tests.conftest import make_settings
 from tests.support.apps import running, signed_in_admin
+from tests.support.identity import admin_creates_user
 from tests.support.notifications import all_settled
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -89,14 +90,9 @@ async def test_sent_notifications_and_requests_are_counted_exactly(stack: Any) -
 
 
 async def test_no_label_names_a_user_an_address_or_a_notification(stack: Any) -> None:
-    http, container, admin, admin_id = stack
+    http, _, admin, admin_id = stack
     email = f"labelled-{uuid.uuid4().hex[:6]}@example.com"
-    made = await http.post(
-        "/admin/users",
-        headers=admin,
-        json={"email": email, "password": "correct horse battery", "name": "L"},
-    )
-    user_id = made.json()["id"]
+    user_id = await admin_creates_user(http, admin, email)
     sent = await http.post(
         "/notifications",
         headers=admin,
@@ -120,7 +116,6 @@ async def test_no_label_names_a_user_an_address_or_a_notification(stack: Any) ->
     assert "/notifications/{notification_id:uuid}" in routes
     assert "unmatched" in routes
     assert not any("/no/such" in route for route in routes)
-    assert container.settings.metrics_token is None
 
 
 async def test_a_metrics_token_is_asked_for_when_set(database_url: str) -> None:

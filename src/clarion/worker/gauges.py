@@ -20,10 +20,9 @@ EVERY_SECONDS = 15.0
 async def queue_lag(container: Container) -> None:
     queue = container.queue
     if isinstance(queue, EmbeddedQueue):
-        stats = await queue.stats()
         for lane, depth in queue.depth().items():
             metrics.CONSUMER_LAG.labels(LANE_TOPICS[Priority(lane)]).set(depth)
-        metrics.CONSUMER_LAG.labels(RETRY_TOPIC).set(stats["retriesWaiting"])
+        metrics.CONSUMER_LAG.labels(RETRY_TOPIC).set(queue.retries_waiting())
         return
     stats = await queue.stats()  # Kafka: committed offsets against the end offsets
     for found in [*stats["lanes"].values(), stats["retry"]]:

@@ -124,8 +124,11 @@ class EmbeddedQueue:
             "kind": self.kind,
             "lanes": self.depth(),
             "inFlight": len(self._in_flight),
-            "retriesWaiting": len(self._retries),
+            "retriesWaiting": self.retries_waiting(),
         }
+
+    def retries_waiting(self) -> int:
+        return len(self._retries)
 
     async def publish_retries(self, messages: Sequence[QueueMessage]) -> None:
         for message in messages:

@@ -91,8 +91,29 @@ def started(
     )
 
 
-def values(items: list[Any] | None) -> tuple[str, ...]:
-    return tuple(str(item.value) for item in items or ())
+def filtered(
+    since: datetime | None,
+    until: datetime | None,
+    user_id: uuid.UUID | None,
+    statuses: list[Any] | None,
+    channels: list[Any] | None,
+    types: list[Any] | None,
+    include_archived: bool,
+) -> ExportFilters:
+    """The query's filters; enum values as their names."""
+
+    def values(items: list[Any] | None) -> tuple[str, ...]:
+        return tuple(str(item.value) for item in items or ())
+
+    return ExportFilters(
+        since=since,
+        until=until,
+        user_id=user_id,
+        statuses=values(statuses),
+        channels=values(channels),
+        types=values(types),
+        include_archived=include_archived,
+    )
 
 
 @router.get(
@@ -117,15 +138,7 @@ async def export_notifications(
 ) -> StreamingResponse:
     """Filters combine with AND; a repeated one matches any of its values. The
     time range is the notification's creation time. Audited as `data.export`."""
-    filters = ExportFilters(
-        since=since,
-        until=until,
-        user_id=user_id,
-        statuses=values(statuses),
-        channels=values(channels),
-        types=values(types),
-        include_archived=include_archived,
-    )
+    filters = filtered(since, until, user_id, statuses, channels, types, include_archived)
     return started(request, principal, container, context, "notifications", fmt, filters)
 
 
@@ -151,13 +164,5 @@ async def export_events(
 ) -> StreamingResponse:
     """As the notifications export; the time range is the event's time and
     `type` is the event's type."""
-    filters = ExportFilters(
-        since=since,
-        until=until,
-        user_id=user_id,
-        statuses=values(statuses),
-        channels=values(channels),
-        types=values(types),
-        include_archived=include_archived,
-    )
+    filters = filtered(since, until, user_id, statuses, channels, types, include_archived)
     return started(request, principal, container, context, "events", fmt, filters)
