@@ -123,7 +123,8 @@ async def test_a_scheduled_notification_keeps_the_id_through_the_sweeper(
 ) -> None:
     """Its only publisher is the sweeper, which reads the id from the stored row."""
     http, admin, admin_id = serve
-    due = (datetime.now(UTC) + timedelta(seconds=0.5)).isoformat()
+    # far enough ahead that a slow POST on a busy machine still finds it in the future
+    due = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
     created = await http.post(
         "/notifications",
         headers={**admin, "X-Correlation-ID": "later-1"},
