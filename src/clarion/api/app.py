@@ -36,6 +36,7 @@ from clarion.api.routers import (
 from clarion.api.security import install_security
 from clarion.bootstrap import Container, build_container
 from clarion.config import Settings, load_settings
+from clarion.console.router import install_console
 from clarion.observability import tracing
 from clarion.observability.logging import configure_logging, get_logger
 from clarion.worker.runtime import start
@@ -98,6 +99,7 @@ def create_app(
     # outermost: every answer, refusals too, has its id, access line, metrics, span
     app.add_middleware(ObserveRequests)
     install_docs(app)
+    install_console(app)
     app.include_router(health.router)
     app.include_router(prometheus.router)
     app.include_router(auth.router)

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from clarion.api.rate_headers import report_budget
 from clarion.bootstrap import Container
+from clarion.console import session as console_session
 from clarion.domain.errors import ClarionError, RateLimited, Unauthorized
 from clarion.domain.identity import Principal, RequestContext
 from clarion.observability.logging import get_logger
@@ -93,17 +94,23 @@ api_key_scheme = APIKeyHeader(
 
 async def authenticate(
     container: ContainerDep,
+    request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
     """Who is calling. In steady state the principal comes from the cache; on a
     miss the lookup uses a short session of its own, released before the
-    request's own work begins."""
+    request's own work begins. Without a header, the console's session cookie
+    is accepted, with its CSRF token on anything that changes state."""
     auth = container.auth
+    sessions = container.reading
     credential = bearer.credentials.strip() if bearer is not None else ""
     if not api_key and not credential:
-        raise Unauthorized("Authentication required.")
-    sessions = container.reading
+        cookie = console_session.session_token(request)
+        if cookie is None:
+            raise Unauthorized("Authentication required.")
+        console_session.check_csrf(request, cookie)
+        return await auth.principal_for_access_token(sessions, cookie)
     if api_key:
         return await auth.principal_for_api_key(sessions, api_key)
     if api_key_prefix(credential) is not None:

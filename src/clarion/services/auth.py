@@ -15,7 +15,7 @@ from clarion.observability.logging import get_logger
 from clarion.ports import UnitOfWork
 from clarion.services.passwords import Passwords
 from clarion.services.principals import PrincipalCache, UowFactory
-from clarion.services.tokens import INVALID_TOKEN, TokenService
+from clarion.services.tokens import INVALID_TOKEN, IssuedToken, TokenService, TokenType
 
 log = get_logger(__name__)
 API_KEY_PREFIX = "clk_"
@@ -127,7 +127,19 @@ class AuthService:
             await uow.refresh_tokens.revoke_family(stored.family_id, utcnow())
 
     async def principal_for_access_token(self, uow_factory: UowFactory, token: str) -> Principal:
-        claims = self.tokens.decode(token, "access")
+        return await self._principal_for(uow_factory, token, "access")
+
+    def issue_stream_token(self, user_id: uuid.UUID) -> IssuedToken:
+        return self.tokens.issue(user_id, "stream")
+
+    async def principal_for_stream_token(self, uow_factory: UowFactory, token: str) -> Principal:
+        """The live inbox stream's caller, from a token in its URL."""
+        return await self._principal_for(uow_factory, token, "stream")
+
+    async def _principal_for(
+        self, uow_factory: UowFactory, token: str, token_type: TokenType
+    ) -> Principal:
+        claims = self.tokens.decode(token, token_type)
         # The role comes from the principal cache, dropped on every change, so a
         # deleted user, a changed role or a new password takes effect at once.
         user_id = uuid.UUID(claims["sub"])

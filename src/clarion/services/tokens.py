@@ -15,7 +15,10 @@ import jwt
 from clarion.domain.errors import Unauthorized
 from clarion.domain.time import utcnow
 
-TokenType = Literal["access", "refresh"]
+# "stream": a short-lived token for a browser's EventSource, which cannot send
+# headers; it opens the live inbox stream and nothing else
+TokenType = Literal["access", "refresh", "stream"]
+STREAM_TTL = timedelta(seconds=60)
 INVALID_TOKEN = "The token is invalid or has expired."  # noqa: S105 (a message)
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
 LEEWAY = 5  # seconds of clock skew allowed on exp and iat, by default
@@ -52,7 +55,7 @@ class TokenService:
         self._leeway = leeway
         self._issuer = issuer
         self._audience = audience
-        self._ttl = {"access": access_ttl, "refresh": refresh_ttl}
+        self._ttl = {"access": access_ttl, "refresh": refresh_ttl, "stream": STREAM_TTL}
         self._clock = clock
         # token → its verified claims. A token is checked once; later requests
         # with it only check that it has not expired since, as PyJWT would.

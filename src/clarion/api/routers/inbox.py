@@ -10,11 +10,21 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
 
-from clarion.api.deps import ContainerDep, PrincipalDep, UowDep
+from clarion.api.deps import (
+    ContainerDep,
+    PrincipalDep,
+    UowDep,
+    api_key_scheme,
+    authenticate,
+    bearer_scheme,
+    current_principal,
+)
 from clarion.api.notification_schemas import NotificationOut
+from clarion.api.openapi import errors
 from clarion.api.schemas import Offset, ResponseModel
 from clarion.domain.errors import Forbidden, NotFound
 from clarion.domain.identity import Principal
@@ -22,6 +32,7 @@ from clarion.domain.time import utcnow
 from clarion.ports import Fanout
 from clarion.services.cache_keys import forget_notifications
 from clarion.services.inbox import inbox_channel
+from clarion.services.tokens import STREAM_TTL
 
 router = APIRouter(prefix="/users/me/inbox", tags=["inbox"])
 HEARTBEAT_SECONDS = 15.0
@@ -40,6 +51,11 @@ class UnreadCount(ResponseModel):
 
 class MarkedRead(ResponseModel):
     marked: int
+
+
+class StreamToken(ResponseModel):
+    token: str
+    expires_in: int
 
 
 def owner(principal: Principal) -> uuid.UUID:
@@ -94,13 +110,45 @@ async def mark_all_read(
     return MarkedRead(marked=len(marked))
 
 
+@router.post(
+    "/stream-token",
+    response_model=StreamToken,
+    responses=errors(401, 403),
+    summary="A 60-second token that opens the live stream from a browser's EventSource",
+)
+async def stream_token(principal: PrincipalDep, container: ContainerDep) -> StreamToken:
+    issued = container.auth.issue_stream_token(owner(principal))
+    return StreamToken(token=issued.token, expires_in=int(STREAM_TTL.total_seconds()))
+
+
+async def stream_caller(
+    container: ContainerDep,
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+    token: Annotated[
+        str | None,
+        Query(max_length=2048, description="A token from POST /users/me/inbox/stream-token."),
+    ] = None,
+) -> Principal:
+    """A header, the console's cookie, or a stream token in the URL (EventSource
+    sends no headers); the stream token opens this stream and nothing else."""
+    if token is None:
+        principal = await authenticate(container, request, bearer, api_key)
+    else:
+        principal = await container.auth.principal_for_stream_token(container.reading, token)
+    return await current_principal(principal, container, request)
+
+
 @router.get(
     "/stream",
     summary="Live in-app notifications (Server-Sent Events)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def stream(principal: PrincipalDep, container: ContainerDep) -> StreamingResponse:
+async def stream(
+    principal: Annotated[Principal, Depends(stream_caller)], container: ContainerDep
+) -> StreamingResponse:
     user_id = owner(principal)
     return StreamingResponse(
         events(container.fanout, inbox_channel(user_id)),
