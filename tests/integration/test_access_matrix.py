@@ -102,6 +102,7 @@ MATRIX: dict[Endpoint, Row] = {
     ("GET", "/users/me/inbox"): signed_in_users(200),
     ("GET", "/users/me/inbox/unread-count"): signed_in_users(200),
     ("POST", "/users/me/inbox/read-all"): signed_in_users(200),
+    ("POST", "/users/me/inbox/stream-token"): signed_in_users(200),
     # nothing of theirs has that id: 404 for users, still 403 for keys
     ("POST", "/users/me/inbox/{notification_id}/read"): signed_in_users(404),
     ("GET", "/admin/users"): admin_only(200),
@@ -141,6 +142,9 @@ PUBLIC: dict[Endpoint, str] = {
     ("POST", "/unsubscribe/{token}"): "test_unsubscribe_*",
 }
 NOT_API = ("/docs", "/redoc", "/openapi.json", "/docs-assets")
+# the console's pages and sign-in answer with HTML, not the API's JSON; they
+# reach data only through the API (tests/browser, tests/integration/test_console_session.py)
+CONSOLE = "/console"
 BODIES: dict[Endpoint, dict[str, Any]] = {
     ("PATCH", "/users/{user_id}"): {"name": "Renamed In The Matrix"},
     ("POST", "/admin/users/{user_id}/role"): {"role": "ADMIN"},
@@ -158,7 +162,7 @@ def served_endpoints(container: Container) -> set[Endpoint]:
     for route in iter_route_contexts(create_app(container=container).routes):
         # `{notification_id:uuid}` is served as `{notification_id}` in the document
         path = re.sub(r":\w+}", "}", route.path) if route.path else repr(route.original_route)
-        if path.startswith("/health") or path in NOT_API:
+        if path.startswith(("/health", CONSOLE)) or path in NOT_API:
             continue
         methods = route.methods if isinstance(route.original_route, APIRoute) else None
         found |= {(method, path) for method in methods or {"*"}}
