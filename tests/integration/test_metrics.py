@@ -156,3 +156,14 @@ async def test_waiting_work_shows_as_backlog(stack: Any, container: Container) -
     api_metrics.WAITING._read_at = 0.0  # the next scrape reads the database again
     found = await scrape(http)
     assert total(found, "notifications_backlog", status="SCHEDULED") >= 3
+
+
+async def test_connections_in_use_are_read_when_scraped(database_url: str) -> None:
+    # no workers: nothing else takes a connection between the scrapes
+    async with running(make_settings(database_url=database_url)) as (http, container):
+        idle = total(await scrape(http), "db_connections_active")
+        async with container.reading() as uow:  # holds a pooled connection until it ends
+            await uow.users.get(uuid.uuid4())
+            held = total(await scrape(http), "db_connections_active")
+        assert held == idle + 1
+        assert total(await scrape(http), "db_connections_active") == idle

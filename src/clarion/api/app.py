@@ -98,15 +98,15 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
     # outermost: every answer, refusals too, has its id, access line, metrics, span
     app.add_middleware(ObserveRequests)
-    install_docs(app)
-    install_console(app)
+    # Starlette tries routes in order, each one a match test: the hot path first,
+    # the pages an operator opens now and then last. (Inbox before users: its
+    # /users/me/... paths would otherwise match /users/{user_id}.)
+    app.include_router(notifications.router)
     app.include_router(health.router)
-    app.include_router(prometheus.router)
     app.include_router(auth.router)
     app.include_router(inbox.router)
     app.include_router(users.router)
     app.include_router(devices.router)
-    app.include_router(notifications.router)
     app.include_router(templates.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
@@ -117,5 +117,8 @@ def create_app(
     app.include_router(export.router)
     app.include_router(anonymisation.router)
     app.include_router(webhooks.router)
+    app.include_router(prometheus.router)
+    install_docs(app)
+    install_console(app)
     install_openapi(app, resolved_settings)
     return app

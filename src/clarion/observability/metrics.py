@@ -10,7 +10,7 @@ providers, topics, lanes and a short list of failure reasons.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -214,8 +214,20 @@ def failure_reason(provider: str | None, permanent: bool) -> str:
     return "rejected" if permanent else "retries_exhausted"
 
 
+_samplers: list[Callable[[], None]] = []
+
+
+def sample_with(sampler: Callable[[], None]) -> None:
+    """Run `sampler` whenever the process gauges are refreshed (at each scrape,
+    and every few seconds where metrics are shared between processes)."""
+    if sampler not in _samplers:
+        _samplers.append(sampler)
+
+
 def sample_process() -> None:
-    """Refresh this process's memory and CPU gauges."""
+    """Refresh this process's memory and CPU gauges, and what samplers read."""
+    for sampler in _samplers:
+        sampler()
     try:
         with open("/proc/self/statm") as statm:
             pages = int(statm.read().split()[1])

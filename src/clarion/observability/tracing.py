@@ -31,9 +31,14 @@ def active() -> bool:
     return _state["active"]
 
 
+def wanted() -> bool:
+    """Whether an OTLP endpoint is configured (or tests trace in memory)."""
+    return _state["active"] or any(os.environ.get(name) for name in ENDPOINT_VARIABLES)
+
+
 def configure(service: str = "clarion") -> bool:
     """Export spans over OTLP when an endpoint is configured; True if tracing is on."""
-    if not any(os.environ.get(name) for name in ENDPOINT_VARIABLES):
+    if not wanted():
         return False
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
