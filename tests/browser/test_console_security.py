@@ -273,3 +273,28 @@ def test_no_page_asks_another_host_or_runs_inline_code(
     assert violations == []
     login = httpx.get(f"{console_server.url}/console/login")
     assert "unsafe-inline" not in login.headers["content-security-policy"]
+
+
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.innerText.trim()))
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+def test_every_page_names_its_controls_and_runs_without_script_errors(
+    admin_console: Console, console_server: Server
+) -> None:
+    """What a screen reader or keyboard user needs first: one h1, and a name for
+    every field and button; and no page script that fails."""
+    items = real_items(console_server.url)
+    page = admin_console.page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    for shell in PAGES:
+        path = "/console" + shell.path.replace("{item}", items.get(shell.name, ""))
+        page.goto(f"{admin_console.url}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").count() == 1, path
+        assert page.evaluate(UNNAMED_CONTROLS) == [], path
+    assert errors == []
