@@ -3,47 +3,25 @@ forms posted from another site, and any request to a host other than Clarion."""
 
 from __future__ import annotations
 
-import secrets
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import jwt
 import pytest
 from playwright.sync_api import Browser, Response
 
 from clarion.console.router import PAGES
 from tests.browser.conftest import Console, new_console
 from tests.support.accounts import ADMIN_PASSWORD, USER_PASSWORD, Account, login_admin, register
+from tests.support.console import REFRESH, SESSION, expired_access_token
 from tests.support.processes import Server
-
-SESSION = "clarion_session"
-REFRESH = "clarion_refresh"
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def expired_access_token(workdir: Path, subject: str) -> str:
-    """Signed with the server's own generated key, expired well past the leeway."""
-    key = (workdir / ".clarion" / "jwt-secret").read_bytes().strip()
-    now = int(time.time())
-    claims = {
-        "iss": "clarion",
-        "aud": "clarion-api",
-        "sub": subject,
-        "iat": now - 600,
-        "exp": now - 120,
-        "jti": secrets.token_urlsafe(24),
-        "typ": "access",
-    }
-    return jwt.encode(claims, key, algorithm="HS256")
 
 
 def put_cookie(console: Console, name: str, value: str, path: str = "/") -> None:

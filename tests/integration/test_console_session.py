@@ -4,16 +4,11 @@ change (and bearer calls untouched by it), and the stream token of the live inbo
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 
 from tests.support.accounts import (
@@ -25,12 +20,11 @@ from tests.support.accounts import (
     register,
     serve_with_admin,
 )
+from tests.support.console import REFRESH, SESSION, csrf_for, expired_access_token
 from tests.support.processes import Server
 
 pytestmark = pytest.mark.slow
 
-SESSION = "clarion_session"
-REFRESH = "clarion_refresh"
 EVIL = "http://evil.example"
 
 
@@ -45,27 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
-
-
-def csrf_for(access_token: str) -> str:
-    """What the console puts in its pages: a hash no other site can compute."""
-    return hashlib.sha256(b"clarion-csrf:" + access_token.encode()).hexdigest()
-
-
-def expired_access_token(workdir: Path, subject: str) -> str:
-    """Signed with the server's own generated key, expired well past the leeway."""
-    key = (workdir / ".clarion" / "jwt-secret").read_bytes().strip()
-    now = int(time.time())
-    claims = {
-        "iss": "clarion",
-        "aud": "clarion-api",
-        "sub": subject,
-        "iat": now - 600,
-        "exp": now - 120,
-        "jti": secrets.token_urlsafe(24),
-        "typ": "access",
-    }
-    return jwt.encode(claims, key, algorithm="HS256")
 
 
 def sign_in_form(http: httpx.Client, email: str, password: str) -> httpx.Response:

@@ -117,8 +117,14 @@ export function notify(message, kind = 'info') {
   replace(box, h('p', { class: kind, role: kind === 'error' ? 'alert' : null }, message));
 }
 
+// An API refusal as the page's notice, with each field's complaint.
 export function failed(error) {
-  notify(error instanceof ApiError ? `${error.message} (${error.status})` : String(error), 'error');
+  if (!(error instanceof ApiError)) {
+    notify(String(error), 'error');
+    return;
+  }
+  const parts = error.details.map((d) => `${d.field || d.location}: ${d.message}`);
+  notify(`${error.message} (${error.status})${parts.length ? ` ${parts.join('; ')}` : ''}`, 'error');
 }
 
 // A table: columns are [heading, row => cell content].

@@ -1,7 +1,7 @@
 // audit page: the audit trail, newest first, filtered and paged by cursor,
 // with counts by action and by actor over the same window at the top.
 // Reading the trail is itself audited (`audit_log.read`, `audit_log.stats`).
-import { api, ApiError, h, replace, page, when, notify, failed, table, syncForm } from '../console.js';
+import { api, h, replace, page, when, notify, failed, table, syncForm } from '../console.js';
 
 const ACTION = /^[a-z_]+(\.[a-z_]+)*$/;
 
@@ -12,14 +12,6 @@ function moment(local) {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
-function problem(error) {
-  if (error instanceof ApiError && error.details.length) {
-    const parts = error.details.map((d) => `${d.field || d.location}: ${d.message}`);
-    notify(`${error.message} ${parts.join('; ')}`, 'error');
-  } else {
-    failed(error);
-  }
-}
 
 function input(id, label, attrs = {}) {
   return h('label', { for: id }, label, h('input', { id, name: id, ...attrs }));
@@ -94,7 +86,7 @@ async function loadStats(values) {
           counted(body.byActor, (row) => actorCell(row.actorId)))));
   } catch (error) {
     replace(stats, h('h2', { id: 'stats-title' }, 'Activity'), h('p', { class: 'error' }, 'Counts unavailable.'));
-    problem(error);
+    failed(error);
   }
 }
 
@@ -144,7 +136,7 @@ async function loadEntries() {
       h('nav', { class: 'actions pager', 'aria-label': 'Pages' }, newer, older));
   } catch (error) {
     replace(results, h('h2', { id: 'entries-title' }, 'Entries'), h('p', { class: 'error' }, 'The entries could not be read.'));
-    problem(error);
+    failed(error);
   }
 }
 

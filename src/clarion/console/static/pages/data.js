@@ -31,14 +31,6 @@ function figure(label, value, name) {
     h('div', { class: 'figure', dataset: name ? { stat: name } : null }, value));
 }
 
-function problem(error) {
-  if (error instanceof ApiError && error.details.length) {
-    const parts = error.details.map((d) => `${d.field || d.location}: ${d.message}`);
-    notify(`${error.message} ${parts.join('; ')}`, 'error');
-  } else {
-    failed(error);
-  }
-}
 
 function section(id, title, ...children) {
   return h('section', { 'aria-labelledby': id, class: 'pipeline' }, h('h2', { id }, title), ...children);
@@ -75,7 +67,7 @@ async function loadArchive() {
         stats.lastRun ? `${when(stats.lastRun.startedAt)} (${stats.lastRun.trigger}) — ${runLine(stats.lastRun)}` : 'none yet.'));
   } catch (error) {
     replace(archiveStats, h('p', { class: 'error' }, 'The archive statistics could not be read.'));
-    problem(error);
+    failed(error);
   }
 }
 
@@ -105,7 +97,7 @@ archiveForm.addEventListener('submit', async (event) => {
         'Another archive pass is already running; this one did not start. Try again when it has finished.'));
     } else {
       replace(archiveResult, h('p', { class: 'error' }, `The archive pass failed: ${error.message}`));
-      problem(error);
+      failed(error);
     }
   } finally {
     archiveButton.disabled = false;
@@ -229,7 +221,7 @@ async function find(text) {
       })));
   } catch (error) {
     replace(chosen, h('p', { class: 'error' }, error instanceof ApiError && error.status === 404 ? 'No user has this id.' : 'The user could not be found.'));
-    if (!(error instanceof ApiError && error.status === 404)) problem(error);
+    if (!(error instanceof ApiError && error.status === 404)) failed(error);
   }
 }
 
@@ -262,7 +254,7 @@ async function anonymise(user, button) {
   } catch (error) {
     button.disabled = false;
     replace(anonResult, h('p', { class: 'error' }, `Not anonymised: ${error.message}`));
-    problem(error);
+    failed(error);
   }
 }
 
@@ -281,7 +273,7 @@ async function loadAnonStats() {
         : null);
   } catch (error) {
     replace(anonStats, h('p', { class: 'error' }, 'The anonymisation statistics could not be read.'));
-    problem(error);
+    failed(error);
   }
 }
 
