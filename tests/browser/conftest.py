@@ -50,7 +50,9 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open it keeps an
+# event loop running in this thread, and every later test's asyncio.run() fails.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
