@@ -134,6 +134,28 @@ def test_an_expired_access_token_is_renewed_on_page_load_with_the_refresh_cookie
         assert spent.status_code == 401
 
 
+def test_sign_out_after_the_access_cookie_lapsed_still_ends_the_session(server: Server) -> None:
+    """A page left open past the access token's life: the browser sends only the
+    refresh cookie, and the form's CSRF token is for a token it no longer has."""
+    admin = login_admin(server.url)
+    own = str(server.url).rstrip("/")
+    stale_csrf = {"csrf": csrf_for(admin.access_token)}
+    with httpx.Client(base_url=server.url) as http:
+        http.cookies.set(REFRESH, admin.refresh_token, domain="127.0.0.1", path="/console")
+        elsewhere = http.post("/console/logout", data=stale_csrf, headers={"Origin": EVIL})
+        assert elsewhere.status_code == 403
+        # refused from another origin: the refresh token still works
+        kept = httpx.post(f"{server.url}/auth/refresh", json={"refreshToken": admin.refresh_token})
+        assert kept.status_code == 200, kept.text
+        renewed = kept.json()["refreshToken"]
+        http.cookies.set(REFRESH, renewed, domain="127.0.0.1", path="/console")
+        ended = http.post("/console/logout", data=stale_csrf, headers={"Origin": own})
+        assert ended.status_code == 303, ended.text
+        assert ended.headers["location"] == "/console/login"
+    gone = httpx.post(f"{server.url}/auth/refresh", json={"refreshToken": renewed})
+    assert gone.status_code == 401
+
+
 def error_of(response: httpx.Response, status: int) -> None:
     assert response.status_code == status, response.text
     body = response.json()

@@ -240,10 +240,16 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, container: ContainerDep) -> Response:
-    access = session.session_token(request) or ""
+    access = session.session_token(request)
     fields = await form_fields(request)
     try:
-        session.check_csrf(request, access, fields.get(session.CSRF_FIELD, ""))
+        if access is None:
+            # the access cookie lapsed while the page stood open: the form's token
+            # is for a token the browser no longer sends, and only the refresh
+            # cookie (SameSite=Strict) is left to end; the origin must still match
+            session.check_same_origin(request)
+        else:
+            session.check_csrf(request, access, fields.get(session.CSRF_FIELD, ""))
     except Forbidden:
         return render("refused.html", 403, title="Sign-out refused", reason="csrf")
     refresh = request.cookies.get(session.REFRESH_COOKIE)
