@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -176,8 +176,15 @@ class NotificationRepository(Protocol):
     async def promote_scheduled(self, now: datetime, *, limit: int) -> int: ...
 
     async def recover(
-        self, now: datetime, *, claim_lease: timedelta, redelivery: timedelta
-    ) -> tuple[int, int]: ...
+        self,
+        now: datetime,
+        *,
+        claim_lease: timedelta,
+        redelivery: timedelta,
+        lanes: Collection[Priority] = LANES,
+    ) -> tuple[int, int]:
+        """Reclaim expired claims, and publish again the rows of `lanes` that
+        were published longer than `redelivery` ago and never claimed."""
 
     async def claim(self, ids: Sequence[uuid.UUID], now: datetime) -> list[Claimed]: ...
 
@@ -352,6 +359,11 @@ class Queue(Component, Protocol):
     async def relay_retries(self, stop: asyncio.Event) -> None:
         """Move retries to their lanes as they fall due, until `stop` is set.
         Sleeps between due times; a retry due later never holds up one due sooner."""
+
+    async def behind(self, before: datetime) -> set[Priority]:
+        """The lanes whose consumers may not yet have handled every message
+        published before `before`: a row published then and still unclaimed
+        may be waiting there, not lost. When the queue cannot tell, every lane."""
 
     async def close(self) -> None: ...
 

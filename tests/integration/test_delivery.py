@@ -18,9 +18,10 @@ from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Channel, EventType, NotificationStatus, NotificationType, Priority
 from clarion.domain.notifications import NewNotification, RetryPolicy
 from clarion.domain.pipeline import DeliveryOutcome
+from clarion.domain.time import utcnow
 from clarion.ports import Queue
 from clarion.services.delivery import Deliverer
-from clarion.services.outbox import sweep_once
+from clarion.services.outbox import recover_lost_work, sweep_once
 from clarion.worker.consumer import Consumer
 from clarion.worker.runtime import start
 from tests.support.apps import serving, signed_in_admin
@@ -490,3 +491,32 @@ async def test_a_confirmed_retry_is_left_to_the_relay(container: Container) -> N
         await uow.close()
     stats = await queue.stats()
     assert stats["retriesWaiting"] == 1
+
+
+async def test_an_unclaimed_row_still_waiting_in_its_lane_is_not_published_again(
+    container: Container,
+) -> None:
+    """Past the redelivery window, an unclaimed row is published again only if
+    its lane's workers have handled everything before it: one waiting behind a
+    backlog would otherwise be read twice, and a deep backlog many times over."""
+    user = await new_user(container)
+    long_ago = utcnow() - timedelta(hours=1)
+    waiting = email_to(user, "waiting@example.com", Priority.LOW)
+    lost = email_to(user, "lost@example.com", Priority.MEDIUM)
+    uow = container.unit_of_work()
+    try:
+        await uow.notifications.add_many([waiting, lost], long_ago)
+        await uow.notifications.mark_published([waiting.id, lost.id], long_ago)
+        await uow.commit()
+    finally:
+        await uow.close()
+    queue = EmbeddedQueue()  # the LOW lane still holds the first; MEDIUM is empty
+    await queue.publish([QueueMessage(waiting.id, user, Channel.EMAIL, Priority.LOW, 1, "k")])
+
+    uow = container.unit_of_work()
+    try:
+        assert await recover_lost_work(uow, queue, container.sweep_settings) == (0, 1)
+        again = await uow.notifications.take_unpublished(utcnow(), grace=timedelta(0), limit=10)
+        assert [m.notification_id for m in again] == [lost.id]
+    finally:
+        await uow.close()

@@ -1,11 +1,16 @@
 """The topics Clarion creates on a real (Tansu) broker, and their retention."""
 
+import time
+import uuid
 from pathlib import Path
 
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from clarion.adapters.queue.kafka import KafkaQueue
+from clarion.adapters.queue.kafka_wire import KafkaSettings
 from clarion.bootstrap import build_container
+from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Channel, Priority
 from tests.conftest import make_settings
 from tests.support.kafka import TansuBroker
 
@@ -44,3 +49,50 @@ async def test_retry_and_dead_letter_topics_are_created_with_their_retention(
     finally:
         await container.close()
         broker.stop()
+
+
+def message(priority: Priority) -> QueueMessage:
+    return QueueMessage(uuid.uuid4(), uuid.uuid4(), Channel.EMAIL, priority, 1, "r@example.com")
+
+
+async def consume_until(queue: KafkaQueue, wanted: QueueMessage, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        taken = await queue.consume(10, 1.0)
+        await queue.ack(taken)
+        if any(m.notification_id == wanted.notification_id for m in taken):
+            return True
+    return False
+
+
+async def test_a_worker_that_joined_before_a_lane_existed_reads_it_once_it_does(
+    kafka_broker: TansuBroker,
+) -> None:
+    """What a broker restarting empty does: the group forms while only some of
+        the lane topics exist again, and no rebalance follows when the rest appear.
+        librdkafka joins again when its metadata shows the new topics; when it
+    does not (seen once in CI after a broker restart), the worker notices
+    that it lacks a lane and joins again itself (kafka_assignment)."""
+    name = uuid.uuid4().hex[:8]
+    queue = KafkaQueue(
+        KafkaSettings(
+            bootstrap_servers=kafka_broker.bootstrap,
+            group_id=f"rejoin-{name}",
+            topic_prefix=f"rejoin-{name}",
+            partitions=2,
+        )
+    )
+    admin = AdminClient({"bootstrap.servers": kafka_broker.bootstrap})
+    [created] = admin.create_topics([NewTopic(queue.lane_topics[Priority.LOW], 2, 1)]).values()
+    created.result(timeout=10)
+    try:
+        low = message(Priority.LOW)
+        await queue.publish([low])
+        assert await consume_until(queue, low, 30)  # the group formed with LOW alone
+
+        await queue.ensure_topics()
+        medium = message(Priority.MEDIUM)
+        await queue.publish([medium])
+        assert await consume_until(queue, medium, 60)
+    finally:
+        await queue.close()

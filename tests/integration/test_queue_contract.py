@@ -263,3 +263,19 @@ async def test_consumers_waiting_together_leave_the_process_running(queue: Queue
     await asyncio.gather(*running)
     assert {m.notification_id for m in taken} == {m.notification_id for m in sent}
     assert ticks >= 100  # at least 2 s of publishing at 10 ms a tick, with room to spare
+
+
+async def test_a_lane_is_behind_until_its_messages_are_handled(queue: Queue) -> None:
+    """What the sweeper asks before publishing an unclaimed row again: a lane
+    still holding its message is behind; once handled, it is not."""
+    await join(queue)
+    assert await queue.behind(utcnow() + timedelta(seconds=1)) == set()
+    low = message(Priority.LOW)
+    await queue.publish([low])
+    assert await queue.behind(utcnow() + timedelta(seconds=1)) == {Priority.LOW}
+
+    got = await queue.consume(10, wait_seconds=FIRST_WAIT)
+    assert [m.notification_id for m in got] == [low.notification_id]
+    assert await queue.behind(utcnow() + timedelta(seconds=1)) == {Priority.LOW}  # not acked
+    await queue.ack(got)
+    assert await queue.behind(utcnow() + timedelta(seconds=1)) == set()

@@ -18,16 +18,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clarion.domain.delivery import QueueMessage
+from clarion.domain.enums import Priority
+from clarion.domain.notifications import LANES
 from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.ports import Queue, UnitOfWork
 
 log = get_logger(__name__)
+# how long after it is marked published a row's message can still reach the
+# queue (the Kafka producer's message.timeout.ms)
+PUBLISH_TIMEOUT = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -126,16 +131,27 @@ async def sweep_once(
 
 
 async def recover_lost_work(
-    uow: UnitOfWork, settings: SweepSettings, *, everything: bool = False
+    uow: UnitOfWork, queue: Queue, settings: SweepSettings, *, everything: bool = False
 ) -> tuple[int, int]:
     """Claims whose worker died go back to PENDING; published rows never
-    claimed are published again. `everything` is for a process that knows it
-    is the only worker (the embedded mode at start): nothing in flight survives."""
+    claimed are published again, in the lanes whose consumers have handled
+    everything published before them (a row in a lane that is merely behind is
+    waiting, not lost: publishing it again would only add a copy for the
+    workers to read past). `everything` is for a process that knows it is the
+    only worker (the embedded mode at start): nothing in flight survives."""
     zero = timedelta(0)
+    now = utcnow()
+    lanes: Collection[Priority] = LANES
+    if not everything:
+        # a row's message reaches the broker within the producer's timeout after
+        # published_at, or not at all
+        behind = await queue.behind(now - settings.redelivery + PUBLISH_TIMEOUT)
+        lanes = [lane for lane in LANES if lane not in behind]
     reclaimed, republished = await uow.notifications.recover(
-        utcnow(),
+        now,
         claim_lease=zero if everything else settings.claim_lease,
         redelivery=zero if everything else settings.redelivery,
+        lanes=lanes,
     )
     await uow.commit()
     if reclaimed or republished:

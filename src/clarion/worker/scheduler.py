@@ -64,7 +64,7 @@ class Scheduler:
     async def recover(self, *, everything: bool = False) -> tuple[int, int]:
         uow = self._uow_factory()
         try:
-            return await recover_lost_work(uow, self._settings, everything=everything)
+            return await recover_lost_work(uow, self._queue, self._settings, everything=everything)
         finally:
             await uow.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from clarion.domain.enums import EventType, NotificationStatus, Priority
 from clarion.domain.notifications import (
     CANCELLABLE,
     EDITABLE,
+    LANES,
     PRIORITY_RANK,
     EventRecord,
     NewNotification,
@@ -245,7 +246,12 @@ class SqlNotifications:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def recover(
-        self, now: datetime, *, claim_lease: timedelta, redelivery: timedelta
+        self,
+        now: datetime,
+        *,
+        claim_lease: timedelta,
+        redelivery: timedelta,
+        lanes: Collection[Priority] = LANES,
     ) -> tuple[int, int]:
         """Work lost in transit: claims whose worker died go back to PENDING, and
         rows published long ago but never claimed are published again."""
@@ -267,6 +273,10 @@ class SqlNotifications:
                     Notification.next_attempt_at <= now - redelivery,
                 )
             )
+        if not lanes:
+            return int(reclaimed.rowcount), 0  # type: ignore[attr-defined]
+        if set(lanes) != set(LANES):
+            lost.append(Notification.priority.in_(list(lanes)))
         republished = await self._session.execute(
             update(Notification)
             .where(*lost)

@@ -119,6 +119,13 @@ class EmbeddedQueue:
         for message in messages:
             self._in_flight.pop(message.notification_id, None)
 
+    async def behind(self, before: datetime) -> set[Priority]:
+        """Nothing published to this queue is lost while the process lives: a
+        lane holding messages (waiting or handed out) is still working through
+        them; in an empty lane, an unclaimed row's message is gone."""
+        holding = {lane for lane, messages in self._lanes.items() if messages}
+        return holding | {message.priority for message, _ in self._in_flight.values()}
+
     async def stats(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

@@ -17,14 +17,22 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from clarion.adapters.queue.kafka_reader import MISSING_TOPIC, LaneReader, carry_over_offsets
+from clarion.adapters.queue.kafka_progress import LaneProgress
+from clarion.adapters.queue.kafka_reader import LaneReader, carry_over_offsets
 from clarion.adapters.queue.kafka_relay import RetryRelay
-from clarion.adapters.queue.kafka_wire import KafkaSettings, Receipt, encode, headers_of
+from clarion.adapters.queue.kafka_wire import (
+    MISSING_TOPIC,
+    KafkaSettings,
+    Receipt,
+    encode,
+    headers_of,
+)
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
@@ -65,6 +73,9 @@ class KafkaQueue:
             LaneReader(settings, settings.group_id, others, "lanes"),
         )
         self._reader_of = {lane: r for r in self._readers for lane in r.topics}
+        self._progress = LaneProgress(
+            settings.bootstrap_servers, {r.group_id: r.topics for r in self._readers}
+        )
 
     # -- set-up -----------------------------------------------------------------
 
@@ -303,6 +314,13 @@ class KafkaQueue:
             return {"topic": topic, "lag": sum(r["lag"] for r in rows), "partitions": rows}
         finally:
             probe.close()
+
+    async def behind(self, before: datetime) -> set[Priority]:
+        try:
+            return await asyncio.to_thread(self._progress.behind, before)
+        except KafkaException as exc:
+            log.warning("queue.kafka.lag_unknown", error=exc.args[0].name())
+            return set(LANES)
 
     def depth(self) -> dict[str, int]:
         waiting: dict[Priority, int] = {}

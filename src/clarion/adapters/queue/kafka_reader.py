@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from clarion.adapters.queue.kafka_assignment import AssignmentWatch
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -33,14 +34,6 @@ from clarion.domain.enums import Priority
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
-
-MISSING_TOPIC = {
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-    KafkaError._UNKNOWN_TOPIC,
-    KafkaError._UNKNOWN_PARTITION,
-}
-REJOIN_AFTER_SECONDS = 10.0
-REJOINS = 6
 
 
 class LaneReader:
@@ -60,13 +53,7 @@ class LaneReader:
         self._consumer: Consumer | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{name}")
         self._waiting = {lane: deque[QueueMessage]() for lane in topics}
-        # A broker that restarts empty: the group re-forms before the topics are
-        # created again, this reader is given no partitions, and (Tansu seen here)
-        # no rebalance follows once they exist. After a fetch that found them
-        # missing, an empty assignment is a reason to join again.
-        self._assigned = 0
-        self._topics_went_missing_at: float | None = None
-        self._rejoins = 0
+        self._watch = AssignmentWatch(topics.values(), name)
         self._book = OffsetBook()
         self._in_flight: dict[Receipt, tuple[QueueMessage, float]] = {}
         self._revoked: set[tuple[str, int]] = set()
@@ -87,14 +74,11 @@ class LaneReader:
         return self._consumer
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # the eager protocol hands over the whole assignment each time
-        self._assigned = len(partitions)
-        if partitions:
-            self._topics_went_missing_at, self._rejoins = None, 0
-        log.info("queue.kafka.assigned", reader=self._name, partitions=len(partitions))
+        self._watch.assigned(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # runs on this reader's thread, inside poll(): forget what we no longer own
+        self._watch.revoked(partitions)
         for tp in partitions:
             self._revoked.add((tp.topic, tp.partition))
 
@@ -107,8 +91,8 @@ class LaneReader:
         behind; with no wait, it is left to finish on its own."""
         if self._fetching is None:
             loop = asyncio.get_running_loop()
-            if self._should_rejoin():
-                await loop.run_in_executor(self._thread, self._rejoin)
+            if self._watch.short():
+                await loop.run_in_executor(self._thread, self._rejoin_if_stuck)
             if self._fetching is not None:  # another caller started one meanwhile
                 await asyncio.shield(self._fetching)
                 return
@@ -126,40 +110,22 @@ class LaneReader:
             return
         await asyncio.shield(self._fetching)
 
-    def _should_rejoin(self) -> bool:
-        missing_at = self._topics_went_missing_at
-        return (
-            missing_at is not None
-            and self._assigned == 0
-            and time.monotonic() - missing_at >= REJOIN_AFTER_SECONDS
-        )
-
-    def _rejoin(self) -> None:
-        """On this reader's thread: subscribe again, which makes the group
-        rebalance and see the topics as they are now. Again every 10 s while
-        the assignment stays empty, at most REJOINS times (a reader may be
-        given nothing for good: more readers in the group than partitions)."""
-        self._rejoins += 1
-        more = self._rejoins < REJOINS
-        self._topics_went_missing_at = time.monotonic() if more else None
+    def _rejoin_if_stuck(self) -> None:
+        """On this reader's thread: subscribe again when the group left this
+        reader short of a topic that exists (see kafka_assignment)."""
         consumer = self._consumer_ready()
-        consumer.subscribe(
-            list(self.topics.values()),
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_revoke,
-        )
-        log.warning("queue.kafka.rejoined", reader=self._name)
+        if self._watch.should_rejoin(consumer):
+            consumer.subscribe(
+                list(self.topics.values()),
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_revoke,
+            )
 
     def _fetched(self, future: asyncio.Future[list[Message]]) -> None:
         self._fetching = None
         if future.cancelled() or future.exception() is not None:
             return  # raised to whoever awaits it; nothing was handed over
-        if self._topics_went_missing_at is None and any(
-            (error := raw.error()) is not None and error.code() in MISSING_TOPIC
-            for raw in future.result()
-        ):
-            self._topics_went_missing_at = time.monotonic()
         for message, receipt in readable(future.result()):
             self._revoked.discard(receipt[:2])
             self._book.hold(receipt)

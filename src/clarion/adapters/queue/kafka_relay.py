@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from clarion.adapters.queue.due import DueHeap
+from clarion.adapters.queue.kafka_assignment import AssignmentWatch
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -42,6 +43,7 @@ class RetryRelay:
         self._book = OffsetBook()
         self._revoked: set[tuple[str, int]] = set()
         self._consumer: Consumer | None = None
+        self._watch = AssignmentWatch([topic], "retry-relay")
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-retry-relay")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -73,15 +75,25 @@ class RetryRelay:
                 self._settings,
                 self._settings.relay_group_id,
                 [self._topic],
-                on_assign=lambda _c, parts: log.info(
-                    "queue.retry_relay.assigned", partitions=len(parts)
-                ),
+                on_assign=self._on_assign,
                 on_revoke=self._on_revoke,
+            )
+        elif self._watch.short() and self._watch.should_rejoin(self._consumer):
+            # the group left this relay nothing after a broker restart (see kafka_assignment)
+            self._consumer.subscribe(
+                [self._topic],
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_revoke,
             )
         # a long poll on the broker: the thread sleeps until messages arrive
         return fetch_available(self._consumer, 0.5)
 
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._watch.assigned(partitions)
+
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._watch.revoked(partitions)
         self._revoked.update((tp.topic, tp.partition) for tp in partitions)
 
     def _hold(self, fetched: list[Message]) -> None:

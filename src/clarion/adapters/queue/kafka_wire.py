@@ -19,6 +19,12 @@ from clarion.observability.logging import get_logger
 log = get_logger(__name__)
 
 SCHEMA_VERSION = 1
+# what a broker that lost its topics answers (an in-memory broker restarted)
+MISSING_TOPIC = {
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_TOPIC,
+    KafkaError._UNKNOWN_PARTITION,
+}
 Rebalance = Callable[[Consumer, list[TopicPartition]], None]
 
 

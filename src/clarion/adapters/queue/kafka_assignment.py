@@ -1,0 +1,86 @@
+"""Noticing a consumer that the group left with less than its share.
+
+A broker that restarts empty (Tansu keeps its log in memory) forgets the
+group and the topics. The group forms again as soon as the consumers
+reconnect, usually before the topics are created again, and its leader
+assigns what exists then: nothing, or the partitions of the one topic created
+first. Tansu starts no rebalance when the missing topics appear, so such a
+reader could wait for good while the lane it lacks fills up.
+
+With the range assignor and as many partitions per topic as readers or more,
+every reader holds some partitions of every topic it subscribed to. A reader
+that lacks one of its topics for REJOIN_AFTER_SECONDS, while the broker
+reports all of them, subscribes again, which makes the group rebalance with
+the topics as they are now. It does so at most REJOINS times in a row: a
+reader given nothing for good (more readers than partitions) stops asking.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from clarion.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+REJOIN_AFTER_SECONDS = 10.0
+REJOINS = 6
+
+
+class AssignmentWatch:
+    def __init__(
+        self, topics: Collection[str], name: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.topics = frozenset(topics)
+        self._name = name
+        self._clock = clock
+        self._held: frozenset[str] = frozenset()
+        self._since = clock()
+        self._rejoins = 0
+        self._rejoining = False  # asked for a rebalance, no assignment since
+
+    def assigned(self, partitions: list[TopicPartition]) -> None:
+        """The group's answer (the eager protocol hands over the whole assignment)."""
+        self._held = frozenset(tp.topic for tp in partitions)
+        self._since = self._clock()
+        self._rejoining = False
+        if self._held == self.topics:
+            self._rejoins = 0
+        log.info("queue.kafka.assigned", reader=self._name, partitions=len(partitions))
+
+    def revoked(self, partitions: list[TopicPartition]) -> None:
+        gone = {tp.topic for tp in partitions}
+        self._held = frozenset(t for t in self._held if t not in gone)
+        self._since = self._clock()
+
+    def short(self) -> bool:
+        """Cheap, for the event loop: has this reader lacked a topic long enough
+        to ask the broker whether the topics exist?"""
+        # A subscribe starts a rebalance of its own (a JoinGroup takes Tansu 3 s):
+        # after asking, give it time to answer before asking again.
+        patience = REJOIN_AFTER_SECONDS * (3 if self._rejoining else 1)
+        return (
+            self._held != self.topics
+            and self._rejoins < REJOINS
+            and self._clock() - self._since >= patience
+        )
+
+    def should_rejoin(self, consumer: Consumer) -> bool:
+        """On the consumer's thread, after `short()`: True when every topic exists
+        now, so that a new rebalance would hand this reader its share."""
+        self._since = self._clock()  # ask again in REJOIN_AFTER_SECONDS at the soonest
+        try:
+            metadata = consumer.list_topics(timeout=2)
+        except KafkaException:
+            return False
+        for topic in self.topics:
+            found = metadata.topics.get(topic)
+            if found is None or found.error is not None or not found.partitions:
+                return False
+        self._rejoins += 1
+        self._rejoining = True
+        log.warning("queue.kafka.rejoined", reader=self._name, held=sorted(self._held))
+        return True
