@@ -71,7 +71,7 @@ async def test_a_worker_that_joined_before_a_lane_existed_reads_it_once_it_does(
     """What a broker restarting empty does: the group forms while only some of
         the lane topics exist again, and no rebalance follows when the rest appear.
         librdkafka joins again when its metadata shows the new topics; when it
-    does not (seen once in CI after a broker restart), the worker notices
+    does not (the retry relay kept no partitions after a restart in a local run), the worker notices
     that it lacks a lane and joins again itself (kafka_assignment)."""
     name = uuid.uuid4().hex[:8]
     queue = KafkaQueue(
