@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from clarion.adapters.queue.kafka_progress import LaneProgress
@@ -32,6 +32,7 @@ from clarion.adapters.queue.kafka_wire import (
     Receipt,
     encode,
     headers_of,
+    partition_offsets,
 )
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
@@ -287,33 +288,19 @@ class KafkaQueue:
         }
 
     def _topic_offsets(self, group_id: str, topic: str) -> dict[str, Any] | None:
-        probe = Consumer(
+        found = partition_offsets(self._settings.bootstrap_servers, group_id, topic)
+        if found is None:
+            return None
+        rows = [
             {
-                "bootstrap.servers": self._settings.bootstrap_servers,
-                "group.id": group_id,
-                "enable.auto.commit": False,
+                "partition": p.partition,
+                "committed": p.committed,
+                "end": p.end,
+                "lag": max(0, p.end - p.resumes),
             }
-        )
-        try:
-            found = probe.list_topics(topic, timeout=5).topics.get(topic)
-            if found is None or found.error is not None:
-                return None
-            partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
-            rows = []
-            for tp in probe.committed(partitions, timeout=5):
-                low, high = probe.get_watermark_offsets(tp, timeout=5, cached=False)
-                done = tp.offset if tp.offset >= 0 else low
-                rows.append(
-                    {
-                        "partition": tp.partition,
-                        "committed": tp.offset,
-                        "end": high,
-                        "lag": max(0, high - done),
-                    }
-                )
-            return {"topic": topic, "lag": sum(r["lag"] for r in rows), "partitions": rows}
-        finally:
-            probe.close()
+            for p in found
+        ]
+        return {"topic": topic, "lag": sum(r["lag"] for r in rows), "partitions": rows}
 
     async def behind(self, before: datetime) -> set[Priority]:
         try:

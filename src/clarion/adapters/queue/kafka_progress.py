@@ -18,11 +18,10 @@ is gone, and nothing there is waiting.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from confluent_kafka import Consumer, TopicPartition
-
+from clarion.adapters.queue.kafka_wire import partition_offsets
 from clarion.domain.enums import Priority
 from clarion.domain.time import utcnow
 
@@ -37,7 +36,10 @@ class LaneProgress:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._servers = bootstrap_servers
-        self._groups = groups
+        self._group_of = {topic: g for g, topics in groups.items() for topic in topics.values()}
+        self._lane_of = {
+            topic: lane for topics in groups.values() for lane, topic in topics.items()
+        }
         self._clock = clock
         self._seen: deque[tuple[datetime, Ends]] = deque()
 
@@ -46,47 +48,22 @@ class LaneProgress:
         message published before `before`. Until a look at least that old
         exists, every lane."""
         now = self._clock()
-        lanes: set[Priority] = set()
-        looks: list[tuple[dict[Priority, str], Ends, Ends]] = []
-        ends_now: Ends = {}
-        for group, topics in self._groups.items():
-            ends, committed = self._look(group, topics.values())
-            ends_now |= ends
-            looks.append((dict(topics), ends, committed))
-        self._seen.append((now, ends_now))
+        ends: Ends = {}
+        resumes: Ends = {}
+        for topic, group in self._group_of.items():
+            for p in partition_offsets(self._servers, group, topic) or []:
+                ends[(topic, p.partition)] = p.end
+                resumes[(topic, p.partition)] = p.resumes
+        self._seen.append((now, ends))
         then = self._ends_at(before)
         if then is None:
-            return {lane for topics, _, _ in looks for lane in topics}
-        for topics, ends, committed in looks:
-            for lane, topic in topics.items():
-                for key, end in ends.items():
-                    if key[0] != topic or key not in then or end < then[key]:
-                        continue  # new since, or emptied since: nothing old waits there
-                    if committed[key] < then[key]:
-                        lanes.add(lane)
-                        break
-        return lanes
-
-    def _look(self, group: str, topics: Iterable[str]) -> tuple[Ends, Ends]:
-        probe = Consumer(
-            {"bootstrap.servers": self._servers, "group.id": group, "enable.auto.commit": False}
-        )
-        ends: Ends = {}
-        done: Ends = {}
-        try:
-            for topic in topics:
-                found = probe.list_topics(topic, timeout=5).topics.get(topic)
-                if found is None or found.error is not None:
-                    continue  # the broker lost the topic, and whatever it held
-                partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
-                for tp in probe.committed(partitions, timeout=5):
-                    low, high = probe.get_watermark_offsets(tp, timeout=5, cached=False)
-                    ends[(topic, tp.partition)] = high
-                    # nothing committed yet: the group starts from the earliest kept
-                    done[(topic, tp.partition)] = tp.offset if tp.offset >= 0 else low
-        finally:
-            probe.close()
-        return ends, done
+            return set(self._lane_of.values())
+        # a partition new since then, or emptied since (its end went down), holds nothing older
+        return {
+            self._lane_of[key[0]]
+            for key, end in ends.items()
+            if key in then and end >= then[key] and resumes[key] < then[key]
+        }
 
     def _ends_at(self, before: datetime) -> Ends | None:
         """The latest look at or before `before`. The sweeper asks about later

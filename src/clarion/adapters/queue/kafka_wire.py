@@ -220,3 +220,32 @@ class OffsetBook:
         """The first offset not yet finished: everything before it is done."""
         held = self._open[key]
         return min(held) if held else self._highest[key] + 1
+
+
+@dataclass(frozen=True)
+class PartitionOffsets:
+    partition: int
+    committed: int  # negative when the group has committed nothing here
+    resumes: int  # where the group reads next: what it committed, else the earliest kept
+    end: int
+
+
+def partition_offsets(servers: str, group_id: str, topic: str) -> list[PartitionOffsets] | None:
+    """Blocking: `group_id`'s committed offsets on `topic` beside the broker's
+    end offsets, per partition; None when the broker has no such topic."""
+    probe = Consumer(
+        {"bootstrap.servers": servers, "group.id": group_id, "enable.auto.commit": False}
+    )
+    try:
+        found = probe.list_topics(topic, timeout=5).topics.get(topic)
+        if found is None or found.error is not None:
+            return None
+        partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
+        rows = []
+        for tp in probe.committed(partitions, timeout=5):
+            low, high = probe.get_watermark_offsets(tp, timeout=5, cached=False)
+            resumes = tp.offset if tp.offset >= 0 else low
+            rows.append(PartitionOffsets(tp.partition, tp.offset, resumes, high))
+        return rows
+    finally:
+        probe.close()
