@@ -18,7 +18,7 @@ test:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # Not one of the two set-up commands: the scaled-out mode on one machine, for trying it.
 scaled-out:

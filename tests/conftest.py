@@ -38,21 +38,35 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+# With `make test`, pytest-xdist runs two workers. The tests that start
+# processes (servers, workers, brokers) share one of them, one test at a time,
+# as do the browser tests: run side by side they would take each other's CPU
+# and their deadlines would measure the neighbour instead of Clarion.
+SERIAL_GROUPS = {"e2e": "processes", "browser": "browser"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "backend" in callspec.params:
-            _backend_of[item.nodeid] = callspec.params["backend"]
+            # carried on each report, so the xdist controller can count it too
+            item.user_properties.append(("backend", callspec.params["backend"]))
+        group = SERIAL_GROUPS.get(item.path.parent.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    backend = _backend_of.get(report.nodeid)
-    if backend and (report.when == "call" or report.outcome != "passed"):
-        _outcomes[(backend, report.outcome)] += 1
+    backend = dict(report.user_properties).get("backend")
+    if backend is None:
+        return
+    _backend_of[report.nodeid] = str(backend)
+    if report.when == "call" or report.outcome != "passed":
+        _outcomes[(str(backend), report.outcome)] += 1
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _backend_of:
+    if not _backend_of or hasattr(terminalreporter.config, "workerinput"):
         return
     terminalreporter.section("database backends")
     for backend in BACKENDS:
