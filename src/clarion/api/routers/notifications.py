@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from clarion.api.batch_json import BatchAnswer
 from clarion.api.cursors import decode_cursor, encode_cursor
 from clarion.api.deps import (
     ContainerDep,
@@ -26,7 +27,6 @@ from clarion.api.errors import error_body, error_path
 from clarion.api.idempotency import MAX_KEY_LENGTH, idempotent, request_hash
 from clarion.api.notification_schemas import (
     AnyNotification,
-    BatchItemResult,
     BatchResult,
     EventOut,
     NotificationBatch,
@@ -161,7 +161,7 @@ async def create_batch(
 ) -> JSONResponse:
     async def handle() -> tuple[int, Any]:
         valid: list[tuple[int, NewNotification]] = []
-        results: dict[int, BatchItemResult] = {}
+        answer = BatchAnswer()
         correlation_id = current_correlation_id()  # the request's, for every item
         for index, raw in enumerate(body.notifications):
             try:
@@ -169,10 +169,10 @@ async def create_batch(
                     NotificationCreateAdapter.validate_python(raw), correlation_id
                 )
             except ValidationError as exc:
-                results[index] = BatchItemResult(index=index, status=422, error=item_error(exc))
+                answer.refused(index, 422, item_error(exc))
                 continue
             if refused := url_refusal(container, item):
-                results[index] = item_refused(index, refused)
+                item_refused(answer, index, refused)
                 continue
             valid.append((index, item))
         # a caller who may not send one of the items is refused the whole batch
@@ -180,30 +180,28 @@ async def create_batch(
         container.notifications.authorize(principal, [item for _, item in valid])
         await charge_notifications(container, request, principal, len(valid))
         pinned = await container.templates.pin(uow, [item for _, item in valid])
-        for (index, item), refused in zip(list(valid), pinned, strict=True):
-            if refused is not None:
-                valid.remove((index, item))
-                results[index] = item_refused(index, refused)
+        kept = []
+        for (index, item), refused in zip(valid, pinned, strict=True):
+            if refused is None:
+                kept.append((index, item))
+            else:
+                item_refused(answer, index, refused)
         unknown = await container.notifications.unknown_recipients(
-            uow, principal, {item.user_id for _, item in valid}
+            uow, principal, {item.user_id for _, item in kept}
         )
-        for index, item in list(valid):
+        valid = []
+        for index, item in kept:
             if item.user_id in unknown:
-                valid.remove((index, item))
                 details = [field_error("userId", "no such user", kind="not_found")]
-                results[index] = item_refused(index, InvalidInput("No such user.", details=details))
+                item_refused(answer, index, InvalidInput("No such user.", details=details))
+            else:
+                valid.append((index, item))
         # authorised and recipients checked above: stored without looking again
         records = await container.notifications.store(uow, [i for _, i in valid])
         for (index, _), record in zip(valid, records, strict=True):
-            results[index] = BatchItemResult(
-                index=index, status=201, notification=NotificationOut.of(record)
-            )
+            answer.created(index, record)
         await container.cache.invalidate_tag(*{user_tag(r.user_id) for r in records})
-        ordered = [results[i] for i in range(len(body.notifications))]
-        outcome = BatchResult(
-            created=len(records), failed=len(ordered) - len(records), results=ordered
-        )
-        return 200, outcome.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return 200, answer.body(len(body.notifications), len(records))
 
     def fingerprint() -> str:
         return request_hash("/notifications/batch", body.model_dump(mode="json"))
@@ -211,9 +209,9 @@ async def create_batch(
     return await idempotent(uow, principal, idempotency_key, fingerprint, handle)
 
 
-def item_refused(index: int, error: ClarionError) -> BatchItemResult:
+def item_refused(answer: BatchAnswer, index: int, error: ClarionError) -> None:
     body = error_body(error.status, error.code, error.message, error.details)
-    return BatchItemResult(index=index, status=error.status, error=body)
+    answer.refused(index, error.status, body)
 
 
 def item_error(exc: ValidationError) -> dict[str, Any]:
