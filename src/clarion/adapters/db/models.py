@@ -114,7 +114,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None]  # in-app: when the user read it
 
     __table_args__ = (
-        Index("ix_notifications_user_id", "user_id"),
+        # user_id alone is served by (user_id, status), foreign key included
         Index("ix_notifications_status", "status"),
         # status and channel too: the dashboard counts a day by them from the index alone
         Index(
@@ -178,7 +178,7 @@ class Event(Base):
 
     __table_args__ = (
         Index("ix_events_notification_id", "notification_id"),
-        Index("ix_events_user_id", "user_id"),
+        # user_id alone is served by (user_id, type)
         Index("ix_events_timestamp_type", text("timestamp DESC"), "type"),
         Index("ix_events_user_id_type", "user_id", "type"),
     )
