@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clarion.adapters.db.bulk import insert_rows
+from clarion.adapters.db.bulk import execute_rows, insert_rows
 from clarion.adapters.db.models import (
     Device,
     Event,
@@ -182,10 +182,8 @@ def record_outcomes(
         done = [o for o in mine if o.deferred_until is None]
         plain = [outcome_values(o, now) for o in done if o.payload is None]
         rendered = [outcome_values(o, now) | {"b_payload": o.payload} for o in done if o.payload]
-        if plain:
-            connection.execute(OUTCOME, plain)
-        if rendered:
-            connection.execute(RENDERED_OUTCOME, rendered)
+        execute_rows(connection, OUTCOME, plain)
+        execute_rows(connection, RENDERED_OUTCOME, rendered)
         if held:
             connection.execute(
                 DEFERRED,
