@@ -38,10 +38,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
-# With `make test`, pytest-xdist runs two workers. The tests that start
-# processes (servers, workers, brokers) share one of them, one test at a time,
-# as do the browser tests: run side by side they would take each other's CPU
-# and their deadlines would measure the neighbour instead of Clarion.
+# Under pytest-xdist, the tests that start processes (servers, workers,
+# brokers) keep to one worker, one at a time, as do the browser tests: side by
+# side they would take each other's CPU, and their deadlines would measure the
+# neighbour instead of Clarion. `make test` runs tests/e2e after the rest,
+# alone: a broker restart once stalled there beside the other worker's tests.
 SERIAL_GROUPS = {"e2e": "processes", "browser": "browser"}
 
 
