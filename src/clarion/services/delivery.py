@@ -112,13 +112,15 @@ class Deliverer:
     async def deliver(
         self,
         batch: Sequence[Claimed],
-        now: datetime,
+        clock: Callable[[], datetime],
         on_outcome: Callable[[DeliveryOutcome], None] | None = None,
         traces: Mapping[uuid.UUID, str] | None = None,
     ) -> list[DeliveryOutcome]:
         """Send every notification of the batch; `on_outcome` hears each outcome
         as soon as its provider answered, so it can be recorded before the
-        slowest send of the batch is done. `traces`: the trace context each
+        slowest send of the batch is done. `clock` is read when the provider has
+        answered: a retry's delay (a Retry-After among them) counts from the
+        answer, not from before the request. `traces`: the trace context each
         notification's queue message carried (tracing on): its sends are spans
         of that trace."""
 
@@ -134,7 +136,7 @@ class Deliverer:
                     pairs = await self._send_all(claimed)
             finally:
                 end_scope(scope)
-            outcome = self.decide(claimed.record, combined([r for _, r in pairs]), now)
+            outcome = self.decide(claimed.record, combined([r for _, r in pairs]), clock())
             forget = tuple(address for address, r in pairs if r.forget_recipient)
             if forget:
                 outcome = replace(outcome, forget=forget)

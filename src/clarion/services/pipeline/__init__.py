@@ -97,7 +97,7 @@ class DeliveryPipeline:
             if self._unsubscribe is not None:
                 claimed = self._unsubscribe.add_to(claimed, self._clock())
             outcomes += await self._deliverer.deliver(
-                claimed, self._clock(), recorder.add, traces=traces
+                claimed, self._clock, recorder.add, traces=traces
             )
         finally:
             stored = await recorder.finish()
