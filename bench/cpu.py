@@ -61,8 +61,9 @@ class CpuUse:
         for name, pid in self.processes.items():
             used = process_seconds(pid) - self._seconds[name]
             self._figures[f"CPU, {self.phase}, {name} (% of one core)"] = 100 * used / wall
-        idle = machine_ticks()[0] - self._machine[0]
-        total = machine_ticks()[1] - self._machine[1]
+        idle_now, total_now = machine_ticks()  # one read: both from the same moment
+        idle = idle_now - self._machine[0]
+        total = total_now - self._machine[1]
         self._figures[f"CPU, {self.phase}, machine idle (% of all cores)"] = (
             100 * idle / total if total else 0.0
         )

@@ -18,7 +18,6 @@ from tests.support.databases import PostgresDatabase, SqliteTemplate, postgres_r
 from tests.support.kafka import TansuBroker
 
 BACKENDS = ("sqlite", "postgresql")
-_backend_of: dict[str, str] = {}
 _outcomes: Counter[tuple[str, str]] = Counter()
 
 
@@ -61,13 +60,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     backend = dict(report.user_properties).get("backend")
     if backend is None:
         return
-    _backend_of[report.nodeid] = str(backend)
     if report.when == "call" or report.outcome != "passed":
         _outcomes[(str(backend), report.outcome)] += 1
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _backend_of or hasattr(terminalreporter.config, "workerinput"):
+    if not _outcomes or hasattr(terminalreporter.config, "workerinput"):
         return
     terminalreporter.section("database backends")
     for backend in BACKENDS:
