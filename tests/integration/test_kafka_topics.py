@@ -4,6 +4,7 @@ import time
 import uuid
 from pathlib import Path
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from clarion.adapters.queue.kafka import KafkaQueue
@@ -96,3 +97,56 @@ async def test_a_worker_that_joined_before_a_lane_existed_reads_it_once_it_does(
         assert await consume_until(queue, medium, 60)
     finally:
         await queue.close()
+
+
+async def test_a_worker_left_nothing_by_a_restarted_broker_reads_again_once_topics_return(
+    tmp_path: Path,
+) -> None:
+    """A broker that restarts empty sees the worker's consumers join again at
+    once, with the topics they knew, before anything creates those topics again:
+    the group forms with nothing to assign. Tansu then answers every further
+    join of the same member with that same empty assignment, so the worker must
+    join as a new member once the topics are back (kafka_assignment)."""
+    broker = TansuBroker(tmp_path / "tansu.log").start()
+    name = uuid.uuid4().hex[:8]
+    queue = KafkaQueue(
+        KafkaSettings(
+            bootstrap_servers=broker.bootstrap,
+            group_id=f"restart-{name}",
+            topic_prefix=f"restart-{name}",
+            partitions=2,
+        )
+    )
+    try:
+        await queue.ensure_topics()
+        before = message(Priority.LOW)
+        await queue.publish([before])
+        assert await consume_until(queue, before, 30)
+
+        broker.stop()
+        broker.start()  # same port, no topics, no groups
+        # the consumers find their member gone and join again while no topic exists
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            await queue.consume(10, 0.5)
+
+        await queue.ensure_topics()
+        after = message(Priority.LOW)
+        await publish_again_and_again(queue, after)
+        assert await consume_until(queue, after, 60)
+    finally:
+        await queue.close()
+        broker.stop()
+
+
+async def publish_again_and_again(queue: KafkaQueue, wanted: QueueMessage) -> None:
+    """As the outbox sweeper does: the producer of before the restart fails its
+    first publishes, and the queue starts a new one."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await queue.publish([wanted])
+            return
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise

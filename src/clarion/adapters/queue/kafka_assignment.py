@@ -10,9 +10,19 @@ reader could wait for good while the lane it lacks fills up.
 With the range assignor and as many partitions per topic as readers or more,
 every reader holds some partitions of every topic it subscribed to. A reader
 that lacks one of its topics for REJOIN_AFTER_SECONDS, while the broker
-reports all of them, subscribes again, which makes the group rebalance with
-the topics as they are now. It does so at most REJOINS times in a row: a
-reader given nothing for good (more readers than partitions) stops asking.
+reports all of them, joins the group again as a new member, which makes the
+group rebalance with the topics as they are now. It does so at most REJOINS
+times in a row: a reader given nothing for good (more readers than
+partitions) stops asking.
+
+It must be a new member. A reader whose consumer failed a commit right after
+the restart joins again at once, with the topics its metadata still lists, and
+the group's leader assigns from the broker's answer: no such topics, nothing
+to assign. Tansu answers a later JoinGroup from that same member, with the
+same topics, by handing back the group as it stands: the same generation and
+the same empty assignment, however often it is asked. A fresh-clone run stalled
+that way for minutes; a consumer closed and made anew gets a new member id,
+and for a new member Tansu forms the group again.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from collections.abc import Callable, Collection
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from clarion.adapters.queue.kafka_wire import Rebalance
 from clarion.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,7 +57,10 @@ class AssignmentWatch:
         """The group's answer (the eager protocol hands over the whole assignment)."""
         self._held = frozenset(tp.topic for tp in partitions)
         self._since = self._clock()
-        self._rejoining = False
+        if partitions:
+            # not when empty: the consumer closed to rejoin reports an empty
+            # assignment as it goes, and the new member may still be joining
+            self._rejoining = False
         if self._held == self.topics:
             self._rejoins = 0
         log.info("queue.kafka.assigned", reader=self._name, partitions=len(partitions))
@@ -84,3 +98,20 @@ class AssignmentWatch:
         self._rejoining = True
         log.warning("queue.kafka.rejoined", reader=self._name, held=sorted(self._held))
         return True
+
+
+def as_new_member(
+    consumer: Consumer, on_revoke: Rebalance, make: Callable[[], Consumer]
+) -> Consumer:
+    """On the consumer's thread: leave the group and join it again with a new
+    consumer (so a new member id), after telling `on_revoke` what this one
+    held. Whatever the old consumer fetched and did not hand out is dropped by
+    the caller's revocation, and is read again from the last commit."""
+    held = consumer.assignment()
+    try:
+        consumer.close()
+    except KafkaException as exc:  # leaving failed: the broker drops the member later
+        log.warning("queue.kafka.close_failed", error=exc.args[0].name())
+    if held:
+        on_revoke(consumer, held)
+    return make()

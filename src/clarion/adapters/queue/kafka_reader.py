@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from clarion.adapters.queue.kafka_assignment import AssignmentWatch
+from clarion.adapters.queue.kafka_assignment import AssignmentWatch, as_new_member
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -111,16 +111,15 @@ class LaneReader:
         await asyncio.shield(self._fetching)
 
     def _rejoin_if_stuck(self) -> None:
-        """On this reader's thread: subscribe again when the group left this
-        reader short of a topic that exists (see kafka_assignment)."""
+        """On this reader's thread: join the group again as a new member when it
+        left this reader short of a topic that exists (see kafka_assignment)."""
         consumer = self._consumer_ready()
-        if self._watch.should_rejoin(consumer):
-            consumer.subscribe(
-                list(self.topics.values()),
-                on_assign=self._on_assign,
-                on_revoke=self._on_revoke,
-                on_lost=self._on_revoke,
-            )
+        # Asked again: two callers may each have seen the reader short before either
+        # got this thread. A second new member, made while the first is still
+        # joining, leaves Tansu waiting minutes for the first to join.
+        if self._watch.short() and self._watch.should_rejoin(consumer):
+            self._consumer = None
+            self._consumer = as_new_member(consumer, self._on_revoke, self._consumer_ready)
 
     def _fetched(self, future: asyncio.Future[list[Message]]) -> None:
         self._fetching = None

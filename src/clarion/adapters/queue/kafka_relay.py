@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from clarion.adapters.queue.due import DueHeap
-from clarion.adapters.queue.kafka_assignment import AssignmentWatch
+from clarion.adapters.queue.kafka_assignment import AssignmentWatch, as_new_member
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -71,23 +71,21 @@ class RetryRelay:
 
     def _fetch(self) -> list[Message]:
         if self._consumer is None:
-            self._consumer = new_consumer(
-                self._settings,
-                self._settings.relay_group_id,
-                [self._topic],
-                on_assign=self._on_assign,
-                on_revoke=self._on_revoke,
-            )
+            self._consumer = self._new_consumer()
         elif self._watch.short() and self._watch.should_rejoin(self._consumer):
             # the group left this relay nothing after a broker restart (see kafka_assignment)
-            self._consumer.subscribe(
-                [self._topic],
-                on_assign=self._on_assign,
-                on_revoke=self._on_revoke,
-                on_lost=self._on_revoke,
-            )
+            self._consumer = as_new_member(self._consumer, self._on_revoke, self._new_consumer)
         # a long poll on the broker: the thread sleeps until messages arrive
         return fetch_available(self._consumer, 0.5)
+
+    def _new_consumer(self) -> Consumer:
+        return new_consumer(
+            self._settings,
+            self._settings.relay_group_id,
+            [self._topic],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+        )
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._watch.assigned(partitions)
