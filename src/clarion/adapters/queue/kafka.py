@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from clarion.adapters.queue.kafka_answers import BrokerAnswers
 from clarion.adapters.queue.kafka_progress import LaneProgress
 from clarion.adapters.queue.kafka_reader import LaneReader, carry_over_offsets
 from clarion.adapters.queue.kafka_relay import RetryRelay
@@ -37,6 +38,7 @@ from clarion.adapters.queue.kafka_wire import (
 from clarion.domain.delivery import QueueMessage
 from clarion.domain.enums import Priority
 from clarion.domain.notifications import LANES
+from clarion.domain.time import utcnow
 from clarion.observability.logging import get_logger
 from clarion.observability.metrics import CONSUMED, PUBLISHED, count_topics, recording
 
@@ -171,40 +173,23 @@ class KafkaQueue:
         if not routed:
             return
         producer = self._producer_ready()
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
-
-        def on_delivery(future: asyncio.Future[None]) -> Any:
-            def delivered(error: KafkaError | None, _message: Message) -> None:
-                def settle() -> None:
-                    if future.done():
-                        return
-                    if error is None:
-                        future.set_result(None)
-                    else:
-                        future.set_exception(KafkaException(error))
-
-                loop.call_soon_threadsafe(settle)
-
-            return delivered
-
+        answers = BrokerAnswers(asyncio.get_running_loop(), len(routed))
+        created_at = utcnow().isoformat()
         for topic, message in routed:
-            future: asyncio.Future[None] = loop.create_future()
-            futures.append(future)
             while True:
                 try:
                     producer.produce(
                         topic,
                         key=message.key.encode(),
-                        value=encode(message),
+                        value=encode(message, created_at),
                         headers=headers_of(message),
-                        on_delivery=on_delivery(future),
+                        on_delivery=answers.delivered,
                     )
                     break
                 except BufferError:  # the local queue is full: let deliveries drain
                     await asyncio.sleep(0.01)
         try:
-            await asyncio.gather(*futures)
+            await answers.all
             count_topics(PUBLISHED, (topic for topic, _ in routed))
         except KafkaException as exc:
             error = exc.args[0]

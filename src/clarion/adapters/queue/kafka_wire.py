@@ -3,12 +3,12 @@ body, consumers, and the book of offsets not yet safe to commit."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from clarion.domain.delivery import QueueMessage
@@ -63,7 +63,9 @@ class KafkaSettings:
 TRACEPARENT = "traceparent"
 
 
-def encode(message: QueueMessage) -> bytes:
+def encode(message: QueueMessage, created_at: str | None = None) -> bytes:
+    """The message's body as the seed lays it out. `created_at` (ISO 8601) is the
+    moment the whole batch was handed to the broker; it is read here if not given."""
     body = {
         "schemaVersion": SCHEMA_VERSION,
         "id": str(message.notification_id),
@@ -76,10 +78,10 @@ def encode(message: QueueMessage) -> bytes:
             # correlation ids were kept carry its own id, as every message once did
             "correlationId": message.correlation_id or str(message.notification_id),
             "attempt": message.attempt,
-            "createdAt": utcnow().isoformat(),
+            "createdAt": created_at or utcnow().isoformat(),
         },
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return orjson.dumps(body)
 
 
 def headers_of(message: QueueMessage) -> list[tuple[str, str | bytes | None]] | None:
@@ -99,7 +101,7 @@ def traceparent_of(raw: Message) -> str | None:
 
 
 def decode(raw: Message) -> QueueMessage:
-    body = json.loads(raw.value() or b"{}")
+    body = orjson.loads(raw.value() or b"{}")
     key = raw.key()
     due = body.get("scheduledFor")
     correlation = body["metadata"].get("correlationId")
