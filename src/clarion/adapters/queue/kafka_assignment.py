@@ -10,10 +10,10 @@ reader could wait for good while the lane it lacks fills up.
 With the range assignor and as many partitions per topic as readers or more,
 every reader holds some partitions of every topic it subscribed to. A reader
 that lacks one of its topics for REJOIN_AFTER_SECONDS, while the broker
-reports all of them, joins the group again as a new member, which makes the
-group rebalance with the topics as they are now. It does so at most REJOINS
-times in a row: a reader given nothing for good (more readers than
-partitions) stops asking.
+reports all of them (and did so REJOIN_AFTER_SECONDS before), joins the group
+again as a new member, which makes the group rebalance with the topics as they
+are now. It does so at most REJOINS times in a row: a reader given nothing for
+good (more readers than partitions) stops asking.
 
 It must be a new member. A reader whose consumer failed a commit right after
 the restart joins again at once, with the topics its metadata still lists, and
@@ -27,6 +27,7 @@ and for a new member Tansu forms the group again.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection
 
@@ -52,6 +53,7 @@ class AssignmentWatch:
         self._since = clock()
         self._rejoins = 0
         self._rejoining = False  # asked for a rebalance, no assignment since
+        self._all_seen_at: float | None = None  # when the broker first listed every topic
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         """The group's answer (the eager protocol hands over the whole assignment)."""
@@ -93,25 +95,46 @@ class AssignmentWatch:
         for topic in self.topics:
             found = metadata.topics.get(topic)
             if found is None or found.error is not None or not found.partitions:
+                self._all_seen_at = None
                 return False
+        if self._all_seen_at is None:
+            # librdkafka joins again by itself once its metadata shows new topics,
+            # and a consumer closed in the middle of that join may never finish
+            # closing: leave it a turn (REJOIN_AFTER_SECONDS) to do so first
+            self._all_seen_at = self._since
+            return False
+        self._all_seen_at = None
         self._rejoins += 1
         self._rejoining = True
         log.warning("queue.kafka.rejoined", reader=self._name, held=sorted(self._held))
         return True
 
 
-def as_new_member(
-    consumer: Consumer, on_revoke: Rebalance, make: Callable[[], Consumer]
+def rejoin_as_new_member(
+    consumer: Consumer, on_revoke: Rebalance, make: Callable[[], Consumer], name: str
 ) -> Consumer:
-    """On the consumer's thread: leave the group and join it again with a new
-    consumer (so a new member id), after telling `on_revoke` what this one
-    held. Whatever the old consumer fetched and did not hand out is dropped by
-    the caller's revocation, and is read again from the last commit."""
+    """On the consumer's thread: tell `on_revoke` what `consumer` held, then
+    return a new consumer (so a new member id) in its place. Whatever the old
+    one fetched and did not hand out is dropped by that revocation, and is read
+    again from the last commit. The reader must ignore the old consumer's
+    rebalance callbacks from now on: it may still make some while it leaves."""
     held = consumer.assignment()
-    try:
-        consumer.close()
-    except KafkaException as exc:  # leaving failed: the broker drops the member later
-        log.warning("queue.kafka.close_failed", error=exc.args[0].name())
     if held:
         on_revoke(consumer, held)
+    leave_in_background(consumer, name)
     return make()
+
+
+def leave_in_background(consumer: Consumer, name: str) -> None:
+    """Close `consumer` (it leaves the group) on a thread of its own, without
+    waiting. librdkafka's close waits for a rebalance under way to end, and in a
+    test run one on Tansu never did: the reader's thread stayed stuck in it. A
+    consumer whose close never ends leaves the group at its session timeout."""
+
+    def leave() -> None:
+        try:
+            consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("queue.kafka.leave_failed", reader=name, error=str(exc))
+
+    threading.Thread(target=leave, name=f"kafka-{name}-leave", daemon=True).start()

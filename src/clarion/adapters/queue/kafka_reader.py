@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from clarion.adapters.queue.kafka_assignment import AssignmentWatch, as_new_member
+from clarion.adapters.queue.kafka_assignment import AssignmentWatch, rejoin_as_new_member
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -63,21 +63,27 @@ class LaneReader:
 
     def _consumer_ready(self) -> Consumer:
         if self._consumer is None:
-            self._consumer = new_consumer(
-                self._settings,
-                self.group_id,
-                list(self.topics.values()),
-                on_assign=self._on_assign,
-                on_revoke=self._on_revoke,
-                fetch_wait_ms=self._fetch_wait_ms,
-            )
+            self._consumer = self._new_consumer()
         return self._consumer
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._watch.assigned(partitions)
+    def _new_consumer(self) -> Consumer:
+        return new_consumer(
+            self._settings,
+            self.group_id,
+            list(self.topics.values()),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            fetch_wait_ms=self._fetch_wait_ms,
+        )
 
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is self._consumer:  # not one replaced by a rejoin, leaving
+            self._watch.assigned(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # runs on this reader's thread, inside poll(): forget what we no longer own
+        if consumer is not self._consumer:
+            return
         self._watch.revoked(partitions)
         for tp in partitions:
             self._revoked.add((tp.topic, tp.partition))
@@ -118,8 +124,9 @@ class LaneReader:
         # got this thread. A second new member, made while the first is still
         # joining, leaves Tansu waiting minutes for the first to join.
         if self._watch.short() and self._watch.should_rejoin(consumer):
-            self._consumer = None
-            self._consumer = as_new_member(consumer, self._on_revoke, self._consumer_ready)
+            self._consumer = rejoin_as_new_member(
+                consumer, self._on_revoke, self._new_consumer, self._name
+            )
 
     def _fetched(self, future: asyncio.Future[list[Message]]) -> None:
         self._fetching = None

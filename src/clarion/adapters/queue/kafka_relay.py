@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from clarion.adapters.queue.due import DueHeap
-from clarion.adapters.queue.kafka_assignment import AssignmentWatch, as_new_member
+from clarion.adapters.queue.kafka_assignment import AssignmentWatch, rejoin_as_new_member
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -74,7 +74,9 @@ class RetryRelay:
             self._consumer = self._new_consumer()
         elif self._watch.short() and self._watch.should_rejoin(self._consumer):
             # the group left this relay nothing after a broker restart (see kafka_assignment)
-            self._consumer = as_new_member(self._consumer, self._on_revoke, self._new_consumer)
+            self._consumer = rejoin_as_new_member(
+                self._consumer, self._on_revoke, self._new_consumer, "retry-relay"
+            )
         # a long poll on the broker: the thread sleeps until messages arrive
         return fetch_available(self._consumer, 0.5)
 
@@ -87,10 +89,13 @@ class RetryRelay:
             on_revoke=self._on_revoke,
         )
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._watch.assigned(partitions)
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is self._consumer:  # not one replaced by a rejoin, leaving
+            self._watch.assigned(partitions)
 
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            return
         self._watch.revoked(partitions)
         self._revoked.update((tp.topic, tp.partition) for tp in partitions)
 
