@@ -5,6 +5,7 @@ holds exactly one mailbox."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from typing import Any
 
@@ -171,3 +172,30 @@ async def test_an_email_address_field_holds_exactly_one_mailbox(
     assert fields(response) == {"payload.to"}
     register = {"email": to, "password": "long enough password", "name": "X"}
     assert (await client.post("/auth/register", json=register)).status_code == 422
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+async def test_nan_or_an_infinity_in_a_payload_is_a_422_not_a_500_or_a_null(
+    client: httpx.AsyncClient, world: World, number: str
+) -> None:
+    """Python's JSON reader accepts NaN and Infinity; JSON (RFC 8259) has no such
+    numbers, PostgreSQL's jsonb refuses them, and a client could not read them back."""
+    item = {
+        "userId": str(world.user_b.id),
+        "channel": "IN_APP",
+        "type": "ALERT",
+        "payload": {"title": "t", "body": "b", "data": {"score": "NUMBER"}},
+    }
+    single = json.dumps(item).replace('"NUMBER"', number)
+    headers = {**world.headers(Caller.SERVICE_KEY), "Content-Type": "application/json"}
+    response = await client.post("/notifications", content=single, headers=headers)
+    assert response.status_code == 422, response.text
+    assert error_shape_problem(response, "validation_error") is None
+    assert "finite" in response.text
+
+    batch = f'{{"notifications": [{single}, {json.dumps(item)}]}}'
+    response = await client.post("/notifications/batch", content=batch, headers=headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [r["status"] for r in answer["results"]] == [422, 201]
+    assert (answer["created"], answer["failed"]) == (1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import UTC, datetime
@@ -75,7 +76,8 @@ Moment = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValidator(
 
 def nesting_problem(value: Any, max_depth: int = MAX_NESTING) -> str | None:
     """Why a decoded JSON value is refused (a NUL character, nesting deeper than
-    `max_depth`), or None. Walks without recursion, so no depth can crash it."""
+    `max_depth`, NaN or an infinity), or None. Walks without recursion, so no
+    depth can crash it."""
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
@@ -83,6 +85,11 @@ def nesting_problem(value: Any, max_depth: int = MAX_NESTING) -> str | None:
             if "\x00" in item:
                 # PostgreSQL stores no U+0000 in text or JSON: refused on every backend
                 return "text must not contain the NUL character (U+0000)"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                # Python's JSON reader takes NaN and Infinity; JSON has no such
+                # numbers and PostgreSQL's jsonb refuses them: refused everywhere
+                return "numbers must be finite (JSON has no NaN or Infinity)"
         elif isinstance(item, dict | list | tuple):
             if depth >= max_depth:
                 return f"must not nest objects and arrays more than {max_depth} levels deep"
