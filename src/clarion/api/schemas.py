@@ -85,11 +85,6 @@ def nesting_problem(value: Any, max_depth: int = MAX_NESTING) -> str | None:
             if "\x00" in item:
                 # PostgreSQL stores no U+0000 in text or JSON: refused on every backend
                 return "text must not contain the NUL character (U+0000)"
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                # Python's JSON reader takes NaN and Infinity; JSON has no such
-                # numbers and PostgreSQL's jsonb refuses them: refused everywhere
-                return "numbers must be finite (JSON has no NaN or Infinity)"
         elif isinstance(item, dict | list | tuple):
             if depth >= max_depth:
                 return f"must not nest objects and arrays more than {max_depth} levels deep"
@@ -97,6 +92,10 @@ def nesting_problem(value: Any, max_depth: int = MAX_NESTING) -> str | None:
                 [c for pair in item.items() for c in pair] if isinstance(item, dict) else item
             )
             pending.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float) and not math.isfinite(item):
+            # Python's JSON reader takes NaN and Infinity; JSON has no such
+            # numbers and PostgreSQL's jsonb refuses them: refused everywhere
+            return "numbers must be finite (JSON has no NaN or Infinity)"
     return None
 
 
