@@ -52,6 +52,14 @@ async def test_retry_and_dead_letter_topics_are_created_with_their_retention(
         broker.stop()
 
 
+def two_partition_queue(bootstrap: str, prefix: str) -> KafkaQueue:
+    """A queue whose group and topics no other test uses."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return KafkaQueue(
+        KafkaSettings(bootstrap_servers=bootstrap, group_id=name, topic_prefix=name, partitions=2)
+    )
+
+
 def message(priority: Priority) -> QueueMessage:
     return QueueMessage(uuid.uuid4(), uuid.uuid4(), Channel.EMAIL, priority, 1, "r@example.com")
 
@@ -74,15 +82,7 @@ async def test_a_worker_that_joined_before_a_lane_existed_reads_it_once_it_does(
         librdkafka joins again when its metadata shows the new topics; when it
     does not (the retry relay kept no partitions after a restart in a local run), the worker notices
     that it lacks a lane and joins again itself (kafka_assignment)."""
-    name = uuid.uuid4().hex[:8]
-    queue = KafkaQueue(
-        KafkaSettings(
-            bootstrap_servers=kafka_broker.bootstrap,
-            group_id=f"rejoin-{name}",
-            topic_prefix=f"rejoin-{name}",
-            partitions=2,
-        )
-    )
+    queue = two_partition_queue(kafka_broker.bootstrap, "rejoin")
     admin = AdminClient({"bootstrap.servers": kafka_broker.bootstrap})
     [created] = admin.create_topics([NewTopic(queue.lane_topics[Priority.LOW], 2, 1)]).values()
     created.result(timeout=10)
@@ -108,15 +108,7 @@ async def test_a_worker_left_nothing_by_a_restarted_broker_reads_again_once_topi
     join of the same member with that same empty assignment, so the worker must
     join as a new member once the topics are back (kafka_assignment)."""
     broker = TansuBroker(tmp_path / "tansu.log").start()
-    name = uuid.uuid4().hex[:8]
-    queue = KafkaQueue(
-        KafkaSettings(
-            bootstrap_servers=broker.bootstrap,
-            group_id=f"restart-{name}",
-            topic_prefix=f"restart-{name}",
-            partitions=2,
-        )
-    )
+    queue = two_partition_queue(broker.bootstrap, "restart")
     try:
         await queue.ensure_topics()
         before = message(Priority.LOW)

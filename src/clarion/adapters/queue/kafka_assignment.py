@@ -110,6 +110,27 @@ class AssignmentWatch:
         return True
 
 
+class GroupMember:
+    """What a lane reader and the retry relay share: their consumer, the watch
+    on its assignment, and the partitions revoked since they last looked."""
+
+    def __init__(self, topics: Collection[str], name: str) -> None:
+        self._consumer: Consumer | None = None
+        self._watch = AssignmentWatch(topics, name)
+        self._revoked: set[tuple[str, int]] = set()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is self._consumer:  # not one replaced by a rejoin, leaving
+            self._watch.assigned(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # on the consumer's thread, inside poll(): forget what we no longer own
+        if consumer is not self._consumer:
+            return
+        self._watch.revoked(partitions)
+        self._revoked.update((tp.topic, tp.partition) for tp in partitions)
+
+
 def rejoin_as_new_member(
     consumer: Consumer, on_revoke: Rebalance, make: Callable[[], Consumer], name: str
 ) -> Consumer:

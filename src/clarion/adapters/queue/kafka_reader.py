@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from clarion.adapters.queue.kafka_assignment import AssignmentWatch, rejoin_as_new_member
+from clarion.adapters.queue.kafka_assignment import GroupMember, rejoin_as_new_member
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -36,7 +36,7 @@ from clarion.observability.logging import get_logger
 log = get_logger(__name__)
 
 
-class LaneReader:
+class LaneReader(GroupMember):
     def __init__(
         self,
         settings: KafkaSettings,
@@ -45,18 +45,16 @@ class LaneReader:
         name: str,
         fetch_wait_ms: int | None = None,
     ) -> None:
+        super().__init__(topics.values(), name)
         self._settings = settings
         self.group_id = group_id
         self._fetch_wait_ms = fetch_wait_ms
         self.topics = topics
         self._name = name
-        self._consumer: Consumer | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{name}")
         self._waiting = {lane: deque[QueueMessage]() for lane in topics}
-        self._watch = AssignmentWatch(topics.values(), name)
         self._book = OffsetBook()
         self._in_flight: dict[Receipt, tuple[QueueMessage, float]] = {}
-        self._revoked: set[tuple[str, int]] = set()
         self._fetching: asyncio.Future[list[Message]] | None = None
 
     # -- fetching -------------------------------------------------------------------
@@ -75,18 +73,6 @@ class LaneReader:
             on_revoke=self._on_revoke,
             fetch_wait_ms=self._fetch_wait_ms,
         )
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        if consumer is self._consumer:  # not one replaced by a rejoin, leaving
-            self._watch.assigned(partitions)
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # runs on this reader's thread, inside poll(): forget what we no longer own
-        if consumer is not self._consumer:
-            return
-        self._watch.revoked(partitions)
-        for tp in partitions:
-            self._revoked.add((tp.topic, tp.partition))
 
     def buffered(self, lanes: Collection[Priority]) -> bool:
         return any(self._waiting[lane] for lane in lanes if lane in self._waiting)

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from clarion.adapters.queue.due import DueHeap
-from clarion.adapters.queue.kafka_assignment import AssignmentWatch, rejoin_as_new_member
+from clarion.adapters.queue.kafka_assignment import GroupMember, rejoin_as_new_member
 from clarion.adapters.queue.kafka_wire import (
     KafkaSettings,
     OffsetBook,
@@ -34,16 +34,14 @@ log = get_logger(__name__)
 Forward = Callable[[Sequence[QueueMessage]], Awaitable[None]]
 
 
-class RetryRelay:
+class RetryRelay(GroupMember):
     def __init__(self, settings: KafkaSettings, topic: str, forward: Forward) -> None:
+        super().__init__([topic], "retry-relay")
         self._settings = settings
         self._topic = topic
         self._forward = forward
         self._held = DueHeap()
         self._book = OffsetBook()
-        self._revoked: set[tuple[str, int]] = set()
-        self._consumer: Consumer | None = None
-        self._watch = AssignmentWatch([topic], "retry-relay")
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-retry-relay")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -88,16 +86,6 @@ class RetryRelay:
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
         )
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        if consumer is self._consumer:  # not one replaced by a rejoin, leaving
-            self._watch.assigned(partitions)
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        if consumer is not self._consumer:
-            return
-        self._watch.revoked(partitions)
-        self._revoked.update((tp.topic, tp.partition) for tp in partitions)
 
     def _hold(self, fetched: list[Message]) -> None:
         for message, receipt in readable(fetched):
