@@ -53,16 +53,13 @@ class AssignmentWatch:
         self._since = clock()
         self._rejoins = 0
         self._rejoining = False  # asked for a rebalance, no assignment since
-        self._all_seen_at: float | None = None  # when the broker first listed every topic
+        self._all_seen = False  # the broker listed every topic at the last check
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         """The group's answer (the eager protocol hands over the whole assignment)."""
         self._held = frozenset(tp.topic for tp in partitions)
         self._since = self._clock()
-        if partitions:
-            # not when empty: the consumer closed to rejoin reports an empty
-            # assignment as it goes, and the new member may still be joining
-            self._rejoining = False
+        self._rejoining = False
         if self._held == self.topics:
             self._rejoins = 0
         log.info("queue.kafka.assigned", reader=self._name, partitions=len(partitions))
@@ -95,15 +92,15 @@ class AssignmentWatch:
         for topic in self.topics:
             found = metadata.topics.get(topic)
             if found is None or found.error is not None or not found.partitions:
-                self._all_seen_at = None
+                self._all_seen = False
                 return False
-        if self._all_seen_at is None:
+        if not self._all_seen:
             # librdkafka joins again by itself once its metadata shows new topics,
             # and a consumer closed in the middle of that join may never finish
             # closing: leave it a turn (REJOIN_AFTER_SECONDS) to do so first
-            self._all_seen_at = self._since
+            self._all_seen = True
             return False
-        self._all_seen_at = None
+        self._all_seen = False
         self._rejoins += 1
         self._rejoining = True
         log.warning("queue.kafka.rejoined", reader=self._name, held=sorted(self._held))
