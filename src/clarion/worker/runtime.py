@@ -56,6 +56,7 @@ def scheduler(container: Container) -> Scheduler:
     return Scheduler(
         queue=container.queue,
         uow_factory=container.unit_of_work,
+        sweeps=container.grouped,
         settings=container.sweep_settings,
         interval=container.settings.scheduler_interval_seconds,
         # look for lost work at least twice per window, so none waits much longer

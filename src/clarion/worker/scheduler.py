@@ -24,12 +24,16 @@ class Scheduler:
         queue: Queue,
         uow_factory: Callable[[], UnitOfWork],
         settings: SweepSettings,
+        sweeps: Callable[[], UnitOfWork] | None = None,
         interval: float,
         recover_every: float = 30.0,
         purge_every: float = 3600.0,
     ) -> None:
         self._queue = queue
         self._uow_factory = uow_factory
+        # a tick's writes are batch statements: on SQLite they share the writer's
+        # commits instead of holding it for a transaction of their own
+        self._sweeps = sweeps or uow_factory
         self._settings = settings
         self._interval = interval
         self._recover_every = recover_every
@@ -55,7 +59,7 @@ class Scheduler:
                     await asyncio.wait_for(stop.wait(), self._interval)
 
     async def tick(self) -> int:
-        uow = self._uow_factory()
+        uow = self._sweeps()
         try:
             return await sweep_once(uow, self._queue, self._settings)
         finally:

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clarion.adapters.db import batch_sql
+from clarion.adapters.db import batch_sql, outbox_sql
 from clarion.adapters.db.batch_sql import EVENTS
 from clarion.adapters.db.models import Event, Notification, User
 from clarion.adapters.db.rows import event_from_row, event_row, record_from_row
@@ -167,40 +167,8 @@ class SqlNotifications:
         self, now: datetime, *, grace: timedelta, limit: int
     ) -> list[QueueMessage]:
         """Due rows never handed to the queue, highest priority first, marked as
-        published in this transaction. On PostgreSQL, SKIP LOCKED keeps two
-        schedulers from taking the same rows."""
-        due = or_(
-            and_(Notification.next_attempt_at.is_(None), Notification.created_at <= now - grace),
-            # a scheduled notification, promoted: the sweeper is its only publisher
-            and_(Notification.attempts == 0, Notification.next_attempt_at <= now),
-            # a retry: the queue's relay should have it; give the worker that
-            # scheduled it the grace period to confirm it did
-            Notification.next_attempt_at <= now - grace,
-        )
-        picked = (
-            select(Notification.id)
-            .where(Notification.status == S.PENDING, Notification.published_at.is_(None), due)
-            .order_by(
-                Notification.priority_rank, Notification.next_attempt_at, Notification.created_at
-            )
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        result = await self._session.execute(
-            update(Notification)
-            .where(Notification.id.in_(picked.scalar_subquery()))
-            .values(published_at=now)
-            .returning(
-                Notification.id,
-                Notification.user_id,
-                Notification.channel,
-                Notification.priority,
-                Notification.attempts,
-                Notification.payload,
-                Notification.metadata_,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        published in this transaction (see outbox_sql.take_unpublished)."""
+        result = await self._writes.now(outbox_sql.take_unpublished(now, grace, limit))
         return [
             QueueMessage(
                 notification_id=row.id,
@@ -209,7 +177,7 @@ class SqlNotifications:
                 priority=row.priority,
                 attempt=row.attempts + 1,
                 key=queue_key(row.channel, row.payload, row.user_id),
-                correlation_id=correlation_of(row.metadata_),
+                correlation_id=correlation_of(row._mapping["metadata"]),
             )
             for row in result
         ]
@@ -223,27 +191,7 @@ class SqlNotifications:
             await self._writes.later(batch_sql.confirm_retries(messages, at))
 
     async def promote_scheduled(self, now: datetime, *, limit: int) -> int:
-        picked = (
-            select(Notification.id)
-            .where(Notification.status == S.SCHEDULED, Notification.scheduled_for <= now)
-            .order_by(Notification.scheduled_for)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        result = await self._session.execute(
-            update(Notification)
-            .where(
-                Notification.id.in_(picked.scalar_subquery()), Notification.status == S.SCHEDULED
-            )
-            .values(
-                status=S.PENDING,
-                next_attempt_at=Notification.scheduled_for,
-                published_at=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return await self._writes.now(outbox_sql.promote_scheduled(now, limit))
 
     async def recover(
         self,
