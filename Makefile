@@ -19,7 +19,7 @@ test:
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup --ignore=tests/e2e
-	$(BIN)/pytest tests/e2e
+	$(BIN)/pytest -n 2 --dist loadgroup tests/e2e
 
 # Not one of the two set-up commands: the scaled-out mode on one machine, for trying it.
 scaled-out:

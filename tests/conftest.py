@@ -40,9 +40,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # Under pytest-xdist, the tests that start processes (servers, workers,
 # brokers) keep to one worker, one at a time, as do the browser tests: side by
 # side they would take each other's CPU, and their deadlines would measure the
-# neighbour instead of Clarion. `make test` runs tests/e2e after the rest,
-# alone: a broker restart once stalled there beside the other worker's tests.
+# neighbour instead of Clarion. `make test` runs tests/e2e after the rest. There
+# the Schemathesis runs, which have no deadline and mostly wait on their own
+# server, take the second worker beside the processes group.
 SERIAL_GROUPS = {"e2e": "processes", "browser": "browser"}
+OWN_GROUPS = {"test_schemathesis.py": "fuzz"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,7 +53,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if callspec is not None and "backend" in callspec.params:
             # carried on each report, so the xdist controller can count it too
             item.user_properties.append(("backend", callspec.params["backend"]))
-        group = SERIAL_GROUPS.get(item.path.parent.name)
+        group = OWN_GROUPS.get(item.path.name) or SERIAL_GROUPS.get(item.path.parent.name)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
 
