@@ -73,6 +73,41 @@ async def test_a_failing_write_rolls_back_alone(writer: SqliteWriter, tmp_path: 
     assert stored(tmp_path / "writer.db") == [1, 2]
 
 
+async def test_a_group_with_a_failing_write_commits_the_others_once_and_in_one_commit(
+    writer: SqliteWriter, tmp_path: Path
+) -> None:
+    """A group runs without savepoints; when a job raises, it is rolled back and
+    run again with one. What the jobs before the failure did the first time is
+    not kept: each of them counts once, their results are those committed."""
+    await writer.run(lambda c: c.exec_driver_sql("CREATE TABLE n (k INTEGER)"))
+    await writer.run(lambda c: c.exec_driver_sql("INSERT INTO n (k) VALUES (0)"))
+
+    def count(connection: Connection) -> int:
+        connection.exec_driver_sql("UPDATE n SET k = k + 1")
+        return int(connection.exec_driver_sql("SELECT k FROM n").scalar_one())
+
+    def fail(connection: Connection) -> None:
+        connection.exec_driver_sql("UPDATE n SET k = k + 100")
+        raise ValueError("refused")
+
+    release = threading.Event()
+    first = asyncio.create_task(writer.run(lambda c: release.wait(5)))
+    await asyncio.sleep(0.05)  # the rest queue up behind it, for one group
+    before = writer.commits
+    jobs = [count, count, fail, count]
+    results = asyncio.gather(*(writer.run(job) for job in jobs), return_exceptions=True)
+    await asyncio.sleep(0.05)
+    release.set()
+    await first
+    done = await results
+    assert done[:2] == [1, 2]
+    assert isinstance(done[2], ValueError)
+    assert done[3] == 3
+    assert writer.commits - before == 2  # the slow one's, then the four together
+    with sqlite3.connect(tmp_path / "writer.db") as connection:
+        assert connection.execute("SELECT k FROM n").fetchone() == (3,)
+
+
 async def test_no_group_runs_while_the_writer_is_held(writer: SqliteWriter, tmp_path: Path) -> None:
     await writer.acquire()
     try:
