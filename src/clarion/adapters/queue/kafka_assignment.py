@@ -40,6 +40,7 @@ log = get_logger(__name__)
 
 REJOIN_AFTER_SECONDS = 10.0
 REJOINS = 6
+LEAVE_WARNING_SECONDS = 120.0  # a close still under way this long is logged
 
 
 class AssignmentWatch:
@@ -143,16 +144,30 @@ def rejoin_as_new_member(
     return make()
 
 
-def leave_in_background(consumer: Consumer, name: str) -> None:
+def leave_in_background(
+    consumer: Consumer, name: str, *, warn_after: float = LEAVE_WARNING_SECONDS
+) -> threading.Thread:
     """Close `consumer` (it leaves the group) on a thread of its own, without
     waiting. librdkafka's close waits for a rebalance under way to end, and in a
     test run one on Tansu never did: the reader's thread stayed stuck in it. A
-    consumer whose close never ends leaves the group at its session timeout."""
+    consumer whose close never ends leaves the group at its session timeout, but
+    its thread and client stay until the process exits: a close still under way
+    after `warn_after` seconds is logged once, so an operator sees the leak."""
+    left = threading.Event()
 
     def leave() -> None:
         try:
             consumer.close()
         except (KafkaException, RuntimeError) as exc:
             log.warning("queue.kafka.leave_failed", reader=name, error=str(exc))
+        finally:
+            left.set()
 
-    threading.Thread(target=leave, name=f"kafka-{name}-leave", daemon=True).start()
+    def watch() -> None:
+        if not left.wait(warn_after):
+            log.warning("queue.kafka.leave_stuck", reader=name, seconds=warn_after)
+
+    leaving = threading.Thread(target=leave, name=f"kafka-{name}-leave", daemon=True)
+    leaving.start()
+    threading.Thread(target=watch, name=f"kafka-{name}-leave-watch", daemon=True).start()
+    return leaving
