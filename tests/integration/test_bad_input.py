@@ -199,3 +199,25 @@ async def test_nan_or_an_infinity_in_a_payload_is_a_422_not_a_500_or_a_null(
     answer = response.json()
     assert [r["status"] for r in answer["results"]] == [422, 201]
     assert (answer["created"], answer["failed"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/users?search=a%00b"),
+        ("GET", "/admin/suppressions?address=nul%00%40example.com"),
+        ("DELETE", "/admin/suppressions/EMAIL/nul%00%40example.com"),
+        ("GET", "/notifications?limit=10&cursor=%00"),
+        ("GET", "/templates/a%00b"),
+    ],
+)
+async def test_a_nul_in_the_path_or_the_query_is_a_422_for_anyone_not_a_500(
+    client: httpx.AsyncClient, world: World, method: str, url: str
+) -> None:
+    """PostgreSQL cannot compare text holding U+0000: a search or an address that
+    carried one used to reach it and answer 500."""
+    for caller in (Caller.ADMIN, Caller.ANONYMOUS):
+        response = await client.request(method, url, headers=world.headers(caller))
+        assert response.status_code == 422, (caller, response.text)
+        assert error_shape_problem(response, "validation_error") is None
+        assert "NUL" in response.json()["message"]

@@ -1,7 +1,12 @@
-"""Refuse request bodies over the configured size with 413 in the error shape.
+"""Refuse what no endpoint can take, before any of them runs, in the error shape.
 
-A declared Content-Length over the limit is refused before reading; a body
-that streams past the limit stops being read at the limit.
+- A request body over the configured size: 413. A declared Content-Length over
+  the limit is refused before reading; a body that streams past the limit stops
+  being read at the limit.
+- A NUL character (U+0000) in the path or the query string: 422. PostgreSQL
+  cannot store or compare text holding one, so a search or an address that
+  carried it reached the database as a 500. Bodies are checked by their models
+  (api/schemas.py).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clarion.api.errors import error_response
+
+NUL_IN_URL = "The path and the query must not contain the NUL character (U+0000)."
 
 
 class BodyLimit:
@@ -23,6 +30,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope["query_string"] or "\x00" in scope["path"]:
+            response = error_response(422, "validation_error", NUL_IN_URL)
+            await response(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
