@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from typing import Any
 
@@ -221,3 +222,19 @@ async def test_a_nul_in_the_path_or_the_query_is_a_422_for_anyone_not_a_500(
         assert response.status_code == 422, (caller, response.text)
         assert error_shape_problem(response, "validation_error") is None
         assert "NUL" in response.json()["message"]
+
+
+async def test_a_nul_in_the_console_sign_in_form_is_a_wrong_login_not_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    form = await client.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert csrf is not None, form.text
+    fields = {"csrf": csrf.group(1), "next": "/console/overview", "password": "any password"}
+    origin = {"Origin": str(client.base_url).rstrip("/")}
+    for email in ["nul\x00@example.com", "\x00"]:
+        refused = await client.post(
+            "/console/login", data={**fields, "email": email}, headers=origin
+        )
+        assert refused.status_code == 401, refused.text
+        assert "The email or password is wrong." in refused.text

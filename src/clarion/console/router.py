@@ -188,7 +188,9 @@ async def form_fields(request: Request) -> dict[str, str]:
     if len(body) > MAX_FORM_BYTES:
         raise Forbidden("The form is too large.")
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
-    return {key: values[0] for key, values in fields.items()}
+    # a value holding NUL is left out, as if not sent: PostgreSQL cannot compare
+    # such text, and no account's email or password can match one
+    return {key: values[0] for key, values in fields.items() if "\x00" not in values[0]}
 
 
 @router.post("/login")
