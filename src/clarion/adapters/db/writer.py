@@ -5,9 +5,10 @@ A *job* is a plain function over a synchronous connection. `run` queues it and
 returns its result once the transaction holding it has committed, so a caller
 that answers after `run` answers only for stored rows. The writer takes what
 has queued up (up to about `max_rows` rows, after waiting at most `delay`
-seconds for more), runs each job in a savepoint of one transaction on its
-own thread, and commits once: one thread hop and one commit per group, not per request. A job
-that raises is rolled back alone; the others in its group commit.
+seconds for more), runs the jobs in one transaction on its own thread, and
+commits once: one thread hop and one commit per group, not per request. A job
+that raises is rolled back alone (the group runs again, a savepoint per job);
+the others in its group commit.
 
 Other writers of the process (a request that changes a user, say) take
 the writer (`acquire`, `release`) for their whole transaction, so they never meet the writer
