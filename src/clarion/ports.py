@@ -395,10 +395,7 @@ class SuppressionRepository(Protocol):
     async def of_emails(self, addresses: Iterable[str]) -> dict[str, str]:
         """The suppressed ones among these addresses, with why, in one read."""
 
-    async def page(
-        self, channel: str, *, offset: int, limit: int, address: str | None = None
-    ) -> list[Suppression]:
-        """Newest first; with `address`, only that address (an email one without case)."""
+    async def page(self, channel: str, *, offset: int, limit: int) -> list[Suppression]: ...
 
     async def lift(self, channel: str, address: str) -> bool: ...
 

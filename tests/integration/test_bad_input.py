@@ -206,7 +206,7 @@ async def test_nan_or_an_infinity_in_a_payload_is_a_422_not_a_500_or_a_null(
     ("method", "url"),
     [
         ("GET", "/users?search=a%00b"),
-        ("GET", "/admin/suppressions?address=nul%00%40example.com"),
+        ("GET", "/admin/suppressions?channel=EMAIL&offset=%00"),
         ("DELETE", "/admin/suppressions/EMAIL/nul%00%40example.com"),
         ("GET", "/notifications?limit=10&cursor=%00"),
         ("GET", "/templates/a%00b"),

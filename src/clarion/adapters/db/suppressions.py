@@ -47,25 +47,18 @@ class SqlSuppressions:
         )
         return {wanted[address]: reason for address, reason in rows}
 
-    async def page(
-        self, channel: str, *, offset: int, limit: int, address: str | None = None
-    ) -> list[Suppression]:
-        """Newest first; with `address`, only that address (an email one without case)."""
+    async def page(self, channel: str, *, offset: int, limit: int) -> list[Suppression]:
         if channel == "EMAIL":
-            emails = select(EmailSuppression)
-            if address is not None:
-                emails = emails.where(EmailSuppression.address == email_key(address))
             email_rows = await self._session.scalars(
-                emails.order_by(EmailSuppression.created_at.desc(), EmailSuppression.address)
+                select(EmailSuppression)
+                .order_by(EmailSuppression.created_at.desc(), EmailSuppression.address)
                 .offset(offset)
                 .limit(limit)
             )
             return [Suppression("EMAIL", r.address, r.reason, r.created_at) for r in email_rows]
-        numbers = select(SmsSuppression)
-        if address is not None:
-            numbers = numbers.where(SmsSuppression.phone == address)
         sms_rows = await self._session.scalars(
-            numbers.order_by(SmsSuppression.created_at.desc(), SmsSuppression.phone)
+            select(SmsSuppression)
+            .order_by(SmsSuppression.created_at.desc(), SmsSuppression.phone)
             .offset(offset)
             .limit(limit)
         )

@@ -8,7 +8,6 @@ from datetime import datetime
 from fastapi import APIRouter
 
 from clarion.api.deps import ContainerDep, ContextDep, PrincipalDep, UowDep
-from clarion.api.openapi import errors
 from clarion.api.schemas import ResponseModel
 from clarion.services.anonymise import anonymisation_stats, anonymise_user
 
@@ -35,7 +34,6 @@ class AnonymisationStatsOut(ResponseModel):
     "/anonymize/{user_id}",
     response_model=AnonymisedOut,
     summary="Replace a user's personal data with a pseudonym everywhere",
-    responses=errors(409),
 )
 async def anonymize(
     user_id: uuid.UUID,

@@ -41,21 +41,11 @@ async def list_suppressions(
     channel: Kind = "EMAIL",
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    address: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=320,
-            description="Only this address: an email address in any case, or an SMS number "
-            "exactly as stored (write its + as %2B in a query string).",
-        ),
-    ] = None,
 ) -> list[SuppressionOut]:
     """EMAIL: hard bounces, drops and spam complaints from the receipts; SMS:
-    numbers that replied STOP. With `address`, whether that one address is
-    suppressed: a list of one, or empty."""
+    numbers that replied STOP."""
     require_admin(principal)
-    found = await uow.suppressions.page(channel, offset=offset, limit=limit, address=address)
+    found = await uow.suppressions.page(channel, offset=offset, limit=limit)
     return [SuppressionOut.of(s) for s in found]
 
 
