@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from clarion import __version__, heap
 from clarion.api import health
 from clarion.api import metrics as prometheus
-from clarion.api.body_limit import BodyLimit
 from clarion.api.docs import install_docs
 from clarion.api.errors import install_error_handlers
 from clarion.api.observe import ObserveRequests
 from clarion.api.openapi import install_openapi
 from clarion.api.rate_headers import RateLimitHeaders
+from clarion.api.request_limits import RequestLimits
 from clarion.api.routers import (
     admin,
     anonymisation,
@@ -95,7 +95,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
     install_security(app, resolved_settings)
-    app.add_middleware(BodyLimit, max_bytes=resolved_settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=resolved_settings.max_body_bytes)
     # outermost: every answer, refusals too, has its id, access line, metrics, span
     app.add_middleware(ObserveRequests)
     # Starlette tries routes in order, each one a match test: the hot path first,

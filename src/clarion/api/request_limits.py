@@ -19,7 +19,7 @@ from clarion.api.errors import error_response
 NUL_IN_URL = "The path and the query must not contain the NUL character (U+0000)."
 
 
-class BodyLimit:
+class RequestLimits:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
