@@ -24,7 +24,7 @@ class Scheduler:
         queue: Queue,
         uow_factory: Callable[[], UnitOfWork],
         settings: SweepSettings,
-        sweeps: Callable[[], UnitOfWork] | None = None,
+        sweeps: Callable[[], UnitOfWork],
         interval: float,
         recover_every: float = 30.0,
         purge_every: float = 3600.0,
@@ -33,7 +33,7 @@ class Scheduler:
         self._uow_factory = uow_factory
         # a tick's writes are batch statements: on SQLite they share the writer's
         # commits instead of holding it for a transaction of their own
-        self._sweeps = sweeps or uow_factory
+        self._sweeps = sweeps
         self._settings = settings
         self._interval = interval
         self._recover_every = recover_every
