@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, Update, insert
@@ -90,16 +91,19 @@ def _insert_in_chunks(connection: Connection, sql: str, params: list[tuple[Any, 
     seconds, the same rows in chunks of 256 a few milliseconds. Chunks are 256
     rows, then powers of two, so each table has at most nine statements to
     prepare and SQLite's statement cache keeps them."""
-    head, one_row = sql.rsplit(" VALUES ", 1)
     start = 0
     while start < len(params):
         size = min(CHUNK, 1 << ((len(params) - start).bit_length() - 1))
         chunk = params[start : start + size]
-        connection.exec_driver_sql(
-            f"{head} VALUES {', '.join([one_row] * size)}",
-            tuple(value for row in chunk for value in row),
-        )
+        connection.exec_driver_sql(_many_rows(sql, size), tuple(chain.from_iterable(chunk)))
         start += size
+
+
+@lru_cache(maxsize=128)
+def _many_rows(sql: str, size: int) -> str:
+    """`sql` (a one-row INSERT) for `size` rows."""
+    head, one_row = sql.rsplit(" VALUES ", 1)
+    return f"{head} VALUES {', '.join([one_row] * size)}"
 
 
 @dataclass(frozen=True)
